@@ -1,0 +1,45 @@
+"""Thin wiring only: each session installs the kit and calls `python -m tlkit <command>`."""
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests"]
+
+
+def _kit(session: nox.Session) -> None:
+    session.install("-q", "-e", ".")
+
+
+@nox.session(name="build-wheel")
+def build_wheel(session: nox.Session) -> None:
+    """Fetch, patch and build the recipe's wheel into dist/ (-- --recipe/--cuda/--jobs/--clean)."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "build-wheel", *session.posargs)
+
+
+@nox.session(name="patches-check")
+def patches_check(session: nox.Session) -> None:
+    """Report per patch: applies / already upstream / conflicts, on a scratch copy of the pinned source."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "patches-check", *session.posargs)
+
+
+@nox.session(name="verify-sm120")
+def verify_sm120(session: nox.Session) -> None:
+    """Compile every DeepSeek-V4-Flash kernel variant for sm_120/sm_120a under a hard bound; report."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "verify-sm120", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The default test suite (what .ci/run runs): no GPU, no slow tests."""
+    session.install("-q", "-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("-q", "ruff")
+    session.run("ruff", "check", ".")

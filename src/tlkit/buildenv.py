@@ -1,0 +1,42 @@
+"""The cached build venv: PEP 517 front end, scikit-build-core, cmake, ninja, auditwheel, pinned."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tlkit.errors import KitError
+
+READY = ".tlkit-ready"
+
+
+def buildenv_key(requires: tuple[str, ...] | list[str]) -> str:
+    """Same requirements and Python give the same folder, so build paths (and ccache hits) are stable."""
+    python = ".".join(map(str, sys.version_info[:3]))
+    text = "\n".join(sorted(requires)) + f"\npython={python}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def ensure_buildenv(requires: tuple[str, ...] | list[str], cache: Path, log=print) -> Path:
+    """Return the venv folder; an env without its ready marker (interrupted) is rebuilt."""
+    env = cache / "buildenv" / buildenv_key(requires)
+    if (env / READY).is_file():
+        return env
+    if env.exists():
+        shutil.rmtree(env)
+    env.parent.mkdir(parents=True, exist_ok=True)
+    log(f"build env: creating {env} with {', '.join(requires)}")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, capture_output=True, text=True)
+        res = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                              "--disable-pip-version-check", *requires], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise KitError(f"installing the build requirements into {env} failed:\n{res.stderr.strip()}")
+    except BaseException:
+        shutil.rmtree(env, ignore_errors=True)
+        raise
+    (env / READY).write_text("\n".join(requires) + "\n")
+    return env

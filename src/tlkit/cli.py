@@ -1,0 +1,67 @@
+"""Command line: `python -m tlkit build-wheel|patches-check|verify-sm120 ...` (the nox sessions call this)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tlkit.errors import KitError
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", default="tilelang-0.1.14", help="recipe name in recipes/ or path to a .toml")
+    p.add_argument("--cuda", help="CUDA 13.x toolkit to build with (default: the recipe's)")
+    p.add_argument("--jobs", type=int, help="parallel compile jobs (default: from cores and free memory)")
+    p.add_argument("--clean", action="store_true", help="remove the prepared tree and build folder first")
+    p.add_argument("--dist", type=Path, help="where the finished wheel goes (default: <kit>/dist)")
+    p.add_argument("--work-dir", type=Path, help="prepared trees and build folders (default: <kit>/build)")
+
+
+def _options(args: argparse.Namespace):
+    from tlkit.pipeline import BuildOptions
+
+    return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
+                        dist=args.dist, work=args.work_dir)
+
+
+def cmd_build_wheel(args: argparse.Namespace) -> int:
+    from tlkit.pipeline import build_wheel
+
+    try:
+        build_wheel(_options(args))
+    except KeyboardInterrupt:
+        print("\ninterrupted: the build folder is kept; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_patches_check(args: argparse.Namespace) -> int:
+    from tlkit.patchcheck import check_recipe_series, format_outcomes
+
+    outcomes = check_recipe_series(_options(args))
+    print(format_outcomes(args.recipe, outcomes))
+    return 1 if any(o.status == "conflicts" for o in outcomes) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tlkit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build-wheel", help="build the recipe's patched wheel into dist/")
+    _build_args(p)
+    p.set_defaults(func=cmd_build_wheel)
+    p = sub.add_parser("patches-check", help="apply the series to a scratch copy of the pinned source")
+    _build_args(p)
+    p.set_defaults(func=cmd_patches_check)
+    try:
+        from tlkit.verify.cli import add_verify_parser
+    except ImportError:  # pragma: no cover - verify lands with its own issue
+        pass
+    else:
+        add_verify_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KitError as exc:
+        print(f"tlkit: error: {exc}", file=sys.stderr)
+        return 2

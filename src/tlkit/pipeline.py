@@ -1,0 +1,109 @@
+"""build-wheel, step by step: recipe -> source -> tree + series -> toolchain -> build -> repair -> dist/."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlkit.build import build_environment, ccache_available, default_jobs, run_build
+from tlkit.buildenv import ensure_buildenv
+from tlkit.errors import KitError, RecipeError
+from tlkit.paths import cache_root, kit_root
+from tlkit.provenance import provenance
+from tlkit.recipe import Recipe, load_recipe, resolve_recipe
+from tlkit.repair import repair_wheel
+from tlkit.series import Series, load_series
+from tlkit.sources import fetch_source, sha256_file
+from tlkit.toolchain import Toolchain, ensure_toolchain, load_toolchain_spec
+from tlkit.tree import prepare_tree
+from tlkit.wheelfile import finalize_wheel
+
+
+@dataclass
+class BuildOptions:
+    recipe: str = "tilelang-0.1.14"
+    cuda: str | None = None
+    jobs: int | None = None
+    clean: bool = False
+    dist: Path | None = None
+    work: Path | None = None
+    kit: Path | None = None
+    cache: Path | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything resolved and validated before any slow step runs."""
+
+    kit: Path
+    cache: Path
+    recipe: Recipe
+    series: Series
+    cuda: str
+    work: Path
+    dist: Path
+    jobs: int
+
+    @property
+    def label(self) -> str:
+        return self.recipe.local_label(self.cuda, self.series.digest)
+
+
+def make_plan(opts: BuildOptions) -> Plan:
+    kit = (opts.kit or kit_root()).resolve()
+    recipe = load_recipe(resolve_recipe(opts.recipe, kit / "recipes"))
+    cuda = opts.cuda or recipe.cuda_default
+    if cuda not in recipe.cuda_supported:
+        raise RecipeError(recipe.path, "cuda.supported",
+                          f"--cuda {cuda} is not supported by this recipe; choose one of {list(recipe.cuda_supported)}")
+    series = load_series(kit / "patches", recipe.patch_dir, recipe.series)
+    jobs = opts.jobs if opts.jobs is not None else default_jobs()
+    if jobs < 1:
+        raise KitError(f"--jobs must be at least 1, got {jobs}")
+    work = (opts.work or kit / "build").resolve() / f"{recipe.name}-cu{cuda}"
+    return Plan(kit, (opts.cache or cache_root()).resolve(), recipe, series, cuda, work,
+                (opts.dist or kit / "dist").resolve(), jobs)
+
+
+def toolchain_for(plan: Plan, log=print) -> Toolchain:
+    spec = load_toolchain_spec(plan.kit / "recipes" / "cuda-toolchains.toml", plan.cuda)
+    return ensure_toolchain(spec, plan.cache, log)
+
+
+def build_wheel(opts: BuildOptions, log=print) -> Path:
+    plan = make_plan(opts)
+    recipe = plan.recipe
+    log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
+        f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
+    if not ccache_available():
+        log("warning: ccache not found; every rebuild compiles from scratch (apt-get install ccache)")
+    fetched = fetch_source(recipe.source, plan.cache, log)
+    toolchain = toolchain_for(plan, log)
+    log(f"toolchain: {toolchain.root} ({toolchain.nvcc_version.strip()})")
+    buildenv = ensure_buildenv(recipe.build_requires, plan.cache, log)
+    if opts.clean and plan.work.exists():
+        log(f"clean: removing {plan.work}")
+        shutil.rmtree(plan.work)
+    tree = plan.work / "src"
+    done = prepare_tree(tree, fetched, plan.series, recipe.source_date_epoch, log=log)
+    log(f"tree: {done} ({tree})")
+
+    env = build_environment(buildenv, toolchain, recipe.build_env, plan.jobs, recipe.source_date_epoch)
+    raw_dir, repaired_dir = plan.work / "wheel-raw", plan.work / "wheel-repaired"
+    for d in (raw_dir, repaired_dir):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+    log_path = plan.work / "logs" / "build.log"
+    try:
+        raw = run_build(tree, buildenv, env, raw_dir, log_path, log)
+        repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path, env)
+        final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
+                               pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
+                               provenance=provenance(recipe, plan.series, toolchain, plan.label))
+    finally:
+        for d in (raw_dir, repaired_dir):
+            shutil.rmtree(d, ignore_errors=True)
+    size = final.stat().st_size / 1e6
+    log(f"wheel: {final} ({size:.1f} MB, sha256 {sha256_file(final)})")
+    return final

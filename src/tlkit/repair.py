@@ -1,0 +1,30 @@
+"""auditwheel repair: a manylinux tag, with the libraries TileLang must not vendor excluded."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tlkit.errors import BuildError
+
+
+def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str, ...] | list[str], out_dir: Path,
+                 log_path: Path, env: dict[str, str]) -> Path:
+    """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path."""
+    auditwheel = str(buildenv / "bin" / "auditwheel")
+    cmd = [auditwheel, "repair", "--plat", platform, "-w", str(out_dir)]
+    for pattern in exclude:
+        cmd += ["--exclude", pattern]
+    cmd.append(str(wheel))
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    with open(log_path, "a", encoding="utf-8") as logf:
+        logf.write(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}")
+    if res.returncode != 0:
+        show = subprocess.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
+        raise BuildError(f"auditwheel repair --plat {platform} failed for {wheel.name}:\n"
+                         f"{(res.stderr or res.stdout).strip()[-2000:]}\nauditwheel show says:\n"
+                         f"{(show.stdout or show.stderr).strip()[-2000:]}")
+    wheels = sorted(out_dir.glob("*.whl"))
+    if len(wheels) != 1:
+        raise BuildError(f"auditwheel left {[w.name for w in wheels]} in {out_dir}, expected one wheel")
+    return wheels[0]

