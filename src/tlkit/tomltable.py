@@ -66,6 +66,17 @@ class Table:
                 raise self.fail(f"{key}[{i}]", f"must be a non-empty string, got {item!r}")
         return list(value)
 
+    def int_list(self, key: str, required: bool = True) -> list[int]:
+        value = self._get(key, list, required, [])
+        for i, item in enumerate(value):
+            if not isinstance(item, int) or isinstance(item, bool):
+                raise self.fail(f"{key}[{i}]", f"must be an integer, got {item!r}")
+        return list(value)
+
+    def table_list(self, key: str, required: bool = True) -> list[Table]:
+        value = self._get(key, list, required, [])
+        return [Table(self.path, item, f"{self.key(key)}[{i}]") for i, item in enumerate(value)]
+
     def str_map(self, key: str, required: bool = True) -> dict[str, str]:
         value = self._get(key, dict, required, {})
         for k, v in value.items():

@@ -1,0 +1,144 @@
+"""Report writers: a terminal summary, JSON, JUnit XML and a Markdown table."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tlkit.verify.assess import Verdict
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    label: str  # what was verified
+    targets: tuple[str, ...]
+    bound: float
+    jobs: int
+    wall: float  # seconds for the whole matrix
+    setup: float  # seconds to create the venv
+    machine: str
+
+    def worst_case(self, variants: int) -> float:
+        return math.ceil(variants / max(1, self.jobs)) * len(self.targets) * self.bound
+
+
+def _kb(n: int | None) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def _smem(v: Verdict) -> str:
+    if v.dynamic_smem is None:
+        return "-"
+    return f"{(v.static_smem or 0) + v.dynamic_smem:,}/{v.smem_limit:,}"
+
+
+def counts(verdicts: list[Verdict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in verdicts:
+        out[v.status] = out.get(v.status, 0) + 1
+    return out
+
+
+def summary_line(info: RunInfo, verdicts: list[Verdict]) -> str:
+    n_variants = len({v.variant for v in verdicts})
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts(verdicts).items(), key=lambda kv: kv[0] != "ok"))
+    return (f"{info.label}: {len(verdicts)} compiles ({n_variants} variants x {len(info.targets)} targets): {parts}. "
+            f"Matrix wall time {info.wall:.0f} s with {info.jobs} jobs (venv set-up {info.setup:.0f} s) against a "
+            f"bound of {info.bound:g} s per compile, so at most {info.worst_case(n_variants):,.0f} s in all.")
+
+
+def terminal_table(info: RunInfo, verdicts: list[Verdict]) -> str:
+    rows = [("variant", "ws", "target", "status", "s", "regs", "stack", "smem B (used/limit)", "warn")]
+    for v in verdicts:
+        rows.append((v.variant, ",".join(map(str, v.world_sizes)), v.target, v.status, f"{v.seconds:.1f}",
+                     _kb(v.regs), _kb(v.stack), _smem(v), str(len(v.warnings))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    failures = [v for v in verdicts if not v.ok]
+    if failures:
+        lines.append("")
+        lines.append("Failures:")
+        lines += [f"  {v.variant} {v.target}: {v.status}: {v.message}" for v in failures]
+    warned: dict[str, list[str]] = {}
+    for v in verdicts:
+        for w in v.warnings:
+            warned.setdefault(w[:300], []).append(f"{v.variant} {v.target}")
+    if warned:
+        lines.append("")
+        lines.append("Compiler warnings (each distinct warning, and the compiles that printed it):")
+        for w, where in warned.items():
+            lines.append(f"  {w}")
+            lines.append(f"    in {len(where)}: {'; '.join(where[:6])}{' ...' if len(where) > 6 else ''}")
+    lines.append("")
+    lines.append(summary_line(info, verdicts))
+    return "\n".join(lines)
+
+
+def write_json(path: Path, info: RunInfo, verdicts: list[Verdict]) -> None:
+    doc = {"run": asdict(info), "summary": counts(verdicts), "ok": all(v.ok for v in verdicts),
+           "results": [asdict(v) for v in verdicts]}
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def write_junit(path: Path, info: RunInfo, verdicts: list[Verdict]) -> None:
+    failures = sum(1 for v in verdicts if v.status not in ("ok", "timeout", "crash"))
+    errors = sum(1 for v in verdicts if v.status in ("timeout", "crash"))
+    suite = ET.Element("testsuite", name=f"verify-sm120 {info.label}", tests=str(len(verdicts)),
+                       failures=str(failures), errors=str(errors), time=f"{info.wall:.2f}")
+    for v in verdicts:
+        case = ET.SubElement(suite, "testcase", classname=v.kernel, name=f"{v.variant} {v.target}",
+                             time=f"{v.seconds:.2f}")
+        if v.status in ("timeout", "crash"):
+            ET.SubElement(case, "error", message=v.message, type=v.status).text = v.message
+        elif not v.ok:
+            ET.SubElement(case, "failure", message=v.message, type=v.status).text = v.message
+        if v.warnings:
+            ET.SubElement(case, "system-err").text = "\n".join(v.warnings)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def markdown_table(info: RunInfo, verdicts: list[Verdict]) -> str:
+    lines = [f"## verify-sm120: {info.label}", "",
+             f"Machine: {info.machine}. Targets: {', '.join(info.targets)}.", "",
+             "| variant | world sizes | target | status | seconds | regs | stack B | shared B (used / limit) "
+             "| warnings | note |",
+             "|---|---|---|---|---:|---:|---:|---:|---|---|"]
+    for v in verdicts:
+        warns = "<br>".join(w[:160].replace("|", "\\|") for w in v.warnings) or "-"
+        note = v.message.replace("|", "\\|") or "-"
+        lines.append(f"| `{v.variant}` | {','.join(map(str, v.world_sizes))} | {v.target} | {v.status} | "
+                     f"{v.seconds:.1f} | {_kb(v.regs)} | {_kb(v.stack)} | {_smem(v)} | {warns} | {note} |")
+    lines += ["", summary_line(info, verdicts), ""]
+    return "\n".join(lines)
+
+
+def write_reports(folder: Path, info: RunInfo, verdicts: list[Verdict]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "verify.json", folder / "verify.xml", folder / "verify.md"]
+    write_json(paths[0], info, verdicts)
+    write_junit(paths[1], info, verdicts)
+    paths[2].write_text(markdown_table(info, verdicts))
+    return paths
+
+
+def compare_table(kit_label: str, stock_label: str, kit: list[Verdict], stock: list[Verdict]) -> str:
+    """Side by side: outcome, seconds and their ratio, and whether the generated CUDA source is identical."""
+    theirs = {(v.variant, v.target): v for v in stock}
+    rows = [("variant", "target", "kit", "stock", "kit s", "stock s", "ratio", "same source")]
+    for v in kit:
+        s = theirs.get((v.variant, v.target))
+        if s is None:
+            continue
+        ratio = f"{v.seconds / s.seconds:.2f}" if s.seconds > 0 else "-"
+        same = "-" if not (v.source_sha256 and s.source_sha256) else ("yes" if v.source_sha256 == s.source_sha256
+                                                                       else "NO")
+        rows.append((v.variant, v.target, v.status, s.status, f"{v.seconds:.1f}", f"{s.seconds:.1f}", ratio, same))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [f"kit: {kit_label}   stock: {stock_label}"]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(2, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

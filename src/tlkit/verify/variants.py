@@ -1,0 +1,71 @@
+"""The variant table (verify/variants.toml): kernels and arguments, expanded over world sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tlkit.errors import RecipeError
+from tlkit.tomltable import Table, load_toml
+
+SHARDS = ("none", "N", "K", "h")
+_SHORT = {"float8_e8m0fnu": "e8m0", "float8_e4m3": "fp8", "float32": "f32", "bfloat16": "bf16"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    kernel: str  # factory name in the kernel module
+    args: tuple[tuple[str, object], ...]  # keyword arguments, sorted
+    world_sizes: tuple[int, ...] = field(default=(), compare=False)
+
+    @property
+    def kwargs(self) -> dict[str, object]:
+        return dict(self.args)
+
+    @property
+    def name(self) -> str:
+        """A short stable id: fp8_gemm[K=1024,N=32768,scale_dtype=e8m0]."""
+        shown = ",".join(f"{k}={_SHORT.get(v, v) if isinstance(v, str) else v}" for k, v in self.args)
+        return f"{self.kernel.removesuffix('_kernel')}[{shown}]"
+
+
+def _sharded(table: Table, args: dict, shard: str, ws: int, min_h: int) -> dict:
+    out = dict(args)
+    if shard in ("N", "K"):
+        if shard not in out:
+            raise table.fail("shard", f"shard {shard!r} but args has no {shard}")
+        if out[shard] % ws:
+            raise table.fail("args", f"{shard}={out[shard]} does not divide by world size {ws}")
+        out[shard] //= ws
+    elif shard == "h":
+        out["h"] = max(min_h, out["h"] // ws)
+    return out
+
+
+def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Variant]:
+    """Read the table; return the unique variants over the world sizes, each naming the sizes that use it."""
+    top = Table(path, load_toml(path), "")
+    table_sizes = top.int_list("world_sizes")
+    sizes = world_sizes or table_sizes
+    if not sizes or any(x < 1 for x in sizes):
+        raise top.fail("world_sizes", f"must be positive integers, got {sizes}")
+    defaults = top.table("defaults", required=False)
+    found: dict[Variant, list[int]] = {}
+    for t in top.table_list("variant"):
+        kernel = t.str("kernel")
+        args = t.table("args").data
+        shard = t.str("shard", required=False, default="none")
+        if shard not in SHARDS:
+            raise t.fail("shard", f"must be one of {SHARDS}, got {shard!r}")
+        min_h = t.int("min_h", required=False, default=1)
+        t.finish()
+        merged = {**defaults.data.get(kernel, {}), **args}
+        for ws in sizes:
+            v = Variant(kernel, tuple(sorted(_sharded(t, merged, shard, ws, min_h).items())))
+            found.setdefault(v, [])
+            if ws not in found[v]:
+                found[v].append(ws)
+    top.finish()
+    if not found:
+        raise RecipeError(path, "variant", "no variants")
+    return [Variant(v.kernel, v.args, tuple(sorted(ws))) for v, ws in found.items()]
