@@ -84,6 +84,15 @@ def test_bad_source_leaves_no_wheel_tree_or_cache(kit, find_links, shared_cache)
     assert not (shared_cache / "sources" / "sha256" / ("9" * 64)).exists()
 
 
+def _release(fifo: Path) -> bool:
+    """Unblock a hook still reading the FIFO (so no test process lingers); True if there was one."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # ENXIO: nobody has it open for reading
+        return False
+    return True
+
+
 def test_ctrl_c_then_rerun_resumes(kit, find_links, shared_cache, tmp_path):
     """SIGINT in the middle of the compile step: exit 130, no wheel, build folder kept; the same command
     again finishes the build in that folder."""
@@ -104,7 +113,11 @@ def test_ctrl_c_then_rerun_resumes(kit, find_links, shared_cache, tmp_path):
     finally:
         os.close(started)
     os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        outlived = _release(fifo)
+    assert not outlived, "a build process (the blocked hook) outlived the interrupted build"
     assert proc.returncode == 130, err
     assert "interrupted: the build folder is kept" in err
     assert not (kit / "dist").exists() or list((kit / "dist").iterdir()) == []

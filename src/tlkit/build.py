@@ -3,6 +3,7 @@ and the full log under the build folder."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -69,8 +70,9 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
         for key in sorted(k for k in env if k.startswith(("CUDA", "WITH_PIP", "CMAKE", "USE_", "NO_", "SOURCE"))):
             logf.write(f"# env {key}={env[key]}\n")
         logf.flush()
+        # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build tree (stop_build).
         proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace", bufsize=1)
+                                text=True, errors="replace", bufsize=1, start_new_session=True)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -78,12 +80,7 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
                 progress.feed(line)
             code = proc.wait()
         except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_build(proc)
             logf.write("\n# interrupted\n")
             progress.close()
             raise
@@ -98,6 +95,57 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
         raise BuildError(f"the build produced {[w.name for w in wheels]} in {out_dir}, expected one wheel")
     log(f"build: done in {fmt_seconds(time.monotonic() - start)}: {wheels[0].name}")
     return wheels[0]
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """pid -> start time of every process below `root` (Linux /proc); ninja puts each job in a process
+    group of its own, so signalling the build's group alone would miss the compilers."""
+    parent: dict[int, int] = {}
+    start: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)], start[int(entry)] = int(fields[1]), fields[19]
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, ppid in parent.items():
+            if ppid == pid and child not in found:
+                found[child] = start[child]
+                frontier.append(child)
+    return found
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19] == started
+    except OSError:
+        return False
+
+
+def stop_build(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGINT to the build and every process under it, then SIGKILL to whatever is still there after
+    `grace` seconds; nothing of the build outlives this call."""
+    tree = _descendants(proc.pid)
+    for pid in [proc.pid, *tree]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+    for pid, started in tree.items():
+        if _alive(pid, started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def ccache_available() -> bool:

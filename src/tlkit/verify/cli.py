@@ -39,6 +39,7 @@ def add_verify_parser(sub) -> None:
     p.add_argument("--jobs", type=int, help="parallel workers (default: number of cores)")
     p.add_argument("--cuda", default="13.2", help="CUDA toolkit from PyPI that compiles (default 13.2)")
     p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
+    p.add_argument("--fresh-venv", action="store_true", help="recreate the verify venv even if one matches")
     p.set_defaults(func=cmd_verify)
 
 
@@ -67,7 +68,7 @@ def subject_install(args: argparse.Namespace, config: VerifyConfig, kit: Path) -
 def run_one(slot: str, install: list[str], args, config: VerifyConfig, kit: Path, variants: list[Variant],
             targets: list[str], ctx_base: dict, log=print) -> tuple[VerifyEnv, RunInfo, list[Verdict]]:
     work = kit / "build" / "verify" / slot
-    env_info = create_venv(work / "venv", [*install, config.torch], log)
+    env_info = create_venv(kit / "build" / "verify" / "venvs" / slot, [*install, config.torch], args.fresh_venv, log)
     cache = work / "kernel-cache"
     shutil.rmtree(cache, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}

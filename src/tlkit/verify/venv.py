@@ -3,6 +3,8 @@ the kit's cached PyPI toolchain of the recipe's CUDA version, cuobjdump a cached
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.errors import KitError
+from tlkit.sources import sha256_file
 
 READY = ".tlkit-ready"
 
@@ -24,29 +27,55 @@ class VerifyEnv:
     seconds: float  # how long the venv took to set up
 
 
-def create_venv(root: Path, install: list[str], log=print) -> VerifyEnv:
-    """Make `root` a new venv (removing what was there) and pip-install `install` into it."""
+def venv_key(install: list[str]) -> str:
+    """Requirements plus the sha256 of any wheel file among them: a rebuilt wheel gets a new venv."""
+    h = hashlib.sha256()
+    for item in install:
+        h.update(item.encode() + b"\0")
+        if item.endswith(".whl") and Path(item).is_file():
+            h.update(sha256_file(Path(item)).encode())
+    return h.hexdigest()[:16]
+
+
+def _discard(path: Path) -> None:
+    """Move a stale venv aside and delete it in the background (deleting 30,000 files takes minutes
+    on a busy disk)."""
+    trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
+    path.rename(trash)
+    subprocess.Popen(["rm", "-rf", str(trash)], start_new_session=True, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+
+
+def create_venv(parent: Path, install: list[str], fresh: bool = False, log=print) -> VerifyEnv:
+    """A venv made from nothing for exactly `install` (kept and reused while `install` and the wheel's
+    bytes are unchanged; `fresh` makes a new one). Other venvs under `parent` are discarded."""
     start = time.monotonic()
-    if root.exists():
-        shutil.rmtree(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    log(f"venv: {root}: pip install {' '.join(install)}")
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, capture_output=True, text=True)
-        res = subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                              "--disable-pip-version-check", *install], capture_output=True, text=True)
-        if res.returncode != 0:
-            raise KitError(f"installing {' '.join(install)} into {root} failed:\n{res.stderr.strip()[-3000:]}")
-        probe = subprocess.run([str(root / "bin" / "python"), "-c",
-                                "import importlib.metadata as m; print(m.version('tilelang'))"],
-                               capture_output=True, text=True)
-        if probe.returncode != 0:
-            raise KitError(f"tilelang is not installed in {root}:\n{probe.stderr.strip()[-2000:]}")
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
+    root = parent / venv_key(install)
+    parent.mkdir(parents=True, exist_ok=True)
+    for other in parent.iterdir():
+        if other.is_dir() and not other.name.startswith(".trash-") and (other != root or fresh
+                                                                         or not (other / READY).is_file()):
+            _discard(other)
+    if not (root / READY).is_file():
+        log(f"venv: {root}: pip install {' '.join(install)}")
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, capture_output=True, text=True)
+            res = subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                                  "--disable-pip-version-check", *install], capture_output=True, text=True)
+            if res.returncode != 0:
+                raise KitError(f"installing {' '.join(install)} into {root} failed:\n{res.stderr.strip()[-3000:]}")
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        (root / READY).write_text(" ".join(install) + "\n")
+    else:
+        log(f"venv: reusing {root} (same requirements and wheel bytes; --fresh-venv makes a new one)")
+    probe = subprocess.run([str(root / "bin" / "python"), "-c",
+                            "import importlib.metadata as m; print(m.version('tilelang'))"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise KitError(f"tilelang is not installed in {root}:\n{probe.stderr.strip()[-2000:]}")
     version = probe.stdout.strip()
-    (root / READY).write_text(" ".join(install) + "\n")
     return VerifyEnv(root, root / "bin" / "python", f"tilelang {version}", version, time.monotonic() - start)
 
 

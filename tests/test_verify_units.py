@@ -1,0 +1,141 @@
+"""Shared-memory accounting, variant expansion and the report writers, on hand-made verdicts."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tlkit.errors import RecipeError
+from tlkit.verify.assess import Verdict, assess
+from tlkit.verify.report import RunInfo, compare_table, markdown_table, terminal_table, write_reports
+from tlkit.verify.runner import TargetRun, innermost_frames, split_log, warnings_in
+from tlkit.verify.smem import base_arch, check, limit_for, load_limits
+from tlkit.verify.variants import Variant, load_variants
+
+KIT = Path(__file__).resolve().parents[1]
+LIMITS = KIT / "verify" / "shared-memory-limits.toml"
+
+
+def test_limits_table():
+    limits = load_limits(LIMITS)
+    assert limit_for("sm_120", limits, LIMITS) == 101376
+    assert limit_for("sm_120a", limits, LIMITS) == 101376
+    assert limit_for("sm_90a", limits, LIMITS) == 232448
+    assert base_arch("sm_100f") == "sm_100"
+    with pytest.raises(RecipeError, match=r"\[limits.sm_61\] no shared-memory limit for sm_61"):
+        limit_for("sm_61", limits, LIMITS)
+
+
+def test_smem_check_names_largest_buffers():
+    c = check(1024, 104448, 101376, [("probs", 4096), ("q_tile", 32768), ("kv_tile", 65536), ("o_tile", 32768)])
+    assert not c.fits and c.total == 105472
+    assert c.message("sm_120") == (
+        "needs 105,472 B of shared memory per block (1,024 static + 104,448 dynamic), sm_120 allows 101,376 B: "
+        "cannot launch; largest shared buffers: kv_tile 65,536 B, o_tile 32,768 B, q_tile 32,768 B, probs 4,096 B")
+    assert check(1024, 100352, 101376, []).fits  # exactly at the limit launches
+
+
+def test_shipped_variant_matrix():
+    vs = load_variants(KIT / "verify" / "variants.toml")
+    by_name = {v.name: v for v in vs}
+    attn = sorted((v.kwargs["h"], v.world_sizes) for v in vs if v.kernel == "sparse_attn_kernel")
+    assert attn == [(16, (4, 8)), (32, (2,)), (64, (1,))]
+    assert by_name["fp8_gemm[K=1024,N=32768,scale_dtype=e8m0]"].world_sizes == (1,)
+    assert by_name["fp8_gemm[K=1024,N=4096,scale_dtype=e8m0]"].world_sizes == (2, 8)
+    assert {v.kernel for v in vs} == {"act_quant_kernel", "fp4_quant_kernel", "fp8_gemm_kernel", "fp4_gemm_kernel",
+                                      "sparse_attn_kernel", "hc_split_sinkhorn_kernel"}
+    assert len(vs) == len(set(vs))
+
+
+def test_variant_table_errors(tmp_path):
+    bad = tmp_path / "v.toml"
+    bad.write_text('world_sizes = [3]\n[[variant]]\nkernel = "k"\nargs = { N = 1024 }\nshard = "N"\n')
+    with pytest.raises(RecipeError, match=r"\[variant\[0\].args\] N=1024 does not divide by world size 3"):
+        load_variants(bad)
+    bad.write_text('world_sizes = [1]\n[[variant]]\nkernel = "k"\nargs = {}\nshard = "rows"\n')
+    with pytest.raises(RecipeError, match=r"\[variant\[0\].shard\] must be one of"):
+        load_variants(bad)
+
+
+def run(status="ok", **data) -> TargetRun:
+    v = Variant("sparse_attn_kernel", (("d", 512), ("h", 32)), (2,))
+    return TargetRun(v, "sm_120", status, 9.5, data=data)
+
+
+def test_assess_flags_unlaunchable_and_wrong_arch():
+    limits = load_limits(LIMITS)
+    data = {"archs": ["sm_120"], "functions": {"k": {"reg": 255, "stack": 0, "shared": 1024, "local": 0}},
+            "dynamic_smem": {"k": 104448}, "buffers": [["kv_tile", 65536]], "source_sha256": "ab"}
+    v = assess(run(**data), limits, LIMITS)
+    assert v.status == "not launchable" and "kv_tile 65,536 B" in v.message and v.regs == 255
+    v = assess(run(**{**data, "dynamic_smem": {"k": 8192}}), limits, LIMITS)
+    assert v.ok and v.static_smem + v.dynamic_smem == 9216
+    v = assess(run(**{**data, "archs": ["sm_50"]}), limits, LIMITS)
+    assert v.status == "wrong arch" and "sm_50" in v.message
+    v = assess(TargetRun(run().variant, "sm_120", "timeout", 300, "killed after 300 s in stage: compile"), limits,
+               LIMITS)
+    assert v.status == "timeout" and not v.ok
+
+
+def verdicts() -> list[Verdict]:
+    return [
+        Verdict("hc_split_sinkhorn_kernel", "hc[hc=4]", (1, 2), "sm_120", "ok", 3.5, regs=19, stack=0,
+                static_smem=1024, dynamic_smem=96, smem_limit=101376, source_sha256="aa"),
+        Verdict("sparse_attn_kernel", "sparse_attn[h=32]", (2,), "sm_120", "not launchable", 9.0,
+                message="needs 105,472 B", static_smem=1024, dynamic_smem=104448, smem_limit=101376,
+                warnings=["Warning: [ThreadSync] race remains"], source_sha256="bb"),
+        Verdict("spin_kernel", "spin[n=3]", (2,), "sm_120", "timeout", 20.0, message="killed after 20 s"),
+    ]
+
+
+def info() -> RunInfo:
+    return RunInfo("tilelang 0.1.14", ("sm_120",), 20.0, 2, 31.0, 30.0, "test machine")
+
+
+def test_report_files(tmp_path):
+    paths = write_reports(tmp_path, info(), verdicts())
+    doc = json.loads(paths[0].read_text())
+    assert doc["ok"] is False and doc["summary"] == {"ok": 1, "not launchable": 1, "timeout": 1}
+    assert doc["results"][1]["warnings"] == ["Warning: [ThreadSync] race remains"]
+    suite = ET.parse(paths[1]).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
+    cases = suite.findall("testcase")
+    assert cases[1].find("failure").get("type") == "not launchable"
+    assert cases[2].find("error").get("type") == "timeout"
+    assert cases[1].find("system-err").text == "Warning: [ThreadSync] race remains"
+    md = paths[2].read_text()
+    assert "| `sparse_attn[h=32]` | 2 | sm_120 | not launchable | 9.0 |" in md
+    assert "105,472/101,376" in md
+
+
+def test_terminal_summary_states_bound():
+    text = terminal_table(info(), verdicts())
+    assert "Failures:\n  sparse_attn[h=32] sm_120: not launchable: needs 105,472 B" in text
+    assert "Warning: [ThreadSync] race remains\n    in 1: sparse_attn[h=32] sm_120" in text
+    assert text.endswith("Matrix wall time 31 s with 2 jobs (venv set-up 30 s) against a bound of 20 s per compile, "
+                         "so at most 40 s in all.")
+    assert "| `spin[n=3]` | 2 | sm_120 | timeout | 20.0 |" in markdown_table(info(), verdicts())
+
+
+def test_compare_table():
+    kit, stock = verdicts(), verdicts()
+    stock[0].seconds, stock[1].source_sha256 = 7.0, "cc"
+    text = compare_table("kit", "stock", kit, stock)
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[3:]}
+    assert rows["hc[hc=4]"][-2:] == ["0.50", "yes"]
+    assert rows["sparse_attn[h=32]"][-1] == "NO"
+
+
+def test_log_parsing():
+    log = ("noise\n=== tlkit: target sm_120 ===\n[20:29:58] : Warning: [ThreadSync] x\n"
+           "2026 [TileLang:tilelang.jit.kernel:INFO] compile warning-free\n=== tlkit: target sm_120a ===\nok\n")
+    parts = split_log(log)
+    assert warnings_in(parts["sm_120"]) == ["Warning: [ThreadSync] x"]
+    assert warnings_in(parts["sm_120a"]) == []
+    stack = ('Thread 0x1 (most recent call first):\n  File "/a/b.py", line 3 in other\n\n'
+             'Current thread 0x2 (most recent call first):\n  File "/x/lower.py", line 10 in lower\n'
+             '  File "/x/jit.py", line 20 in compile\n')
+    assert innermost_frames(stack) == ["lower.py:10 lower", "jit.py:20 compile"]
