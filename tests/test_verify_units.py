@@ -75,6 +75,10 @@ def test_assess_flags_unlaunchable_and_wrong_arch():
     assert v.ok and v.static_smem + v.dynamic_smem == 9216
     v = assess(run(**{**data, "archs": ["sm_50"]}), limits, LIMITS)
     assert v.status == "wrong arch" and "sm_50" in v.message
+    refused = TargetRun(run().variant, "sm_120", "compile error", 2.0,
+                        "SharedMemoryLimitError: kernel sparse_attn_kernel needs 105,472 B of shared memory")
+    v = assess(refused, limits, LIMITS)
+    assert v.status == "not launchable" and v.message.startswith("SharedMemoryLimitError: kernel sparse_attn_kernel")
     v = assess(TargetRun(run().variant, "sm_120", "timeout", 300, "killed after 300 s in stage: compile"), limits,
                LIMITS)
     assert v.status == "timeout" and not v.ok

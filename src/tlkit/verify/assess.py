@@ -37,6 +37,9 @@ class Verdict:
 def assess(run: TargetRun, limits: dict[str, int], limits_path: Path) -> Verdict:
     v = Verdict(run.variant.kernel, run.variant.name, run.variant.world_sizes, run.target, run.status,
                 round(run.seconds, 2), run.error, warnings=run.warnings, log=run.log)
+    if run.status == "compile error" and "SharedMemoryLimitError" in run.error:
+        v.status = "not launchable"  # a patched TileLang refuses it at compile time, saying why
+        return v
     if run.status != "ok":
         return v
     d = run.data
