@@ -1,0 +1,79 @@
+"""Build-time benchmark for `tlkit build-wheel` (run by hand; prints the machine and medians).
+
+Scenarios, each repeated --repeat times through the real CLI (python -m tlkit build-wheel):
+  rebuild      the CMake build folder deleted, ccache warm (a fresh checkout of the same recipe)
+  incremental  one patched C++ file touched (src/cuda/op/builtin.cc), everything else up to date
+  noop         nothing changed
+After every run the wheel's sha256 is recorded: identical inputs must give identical bytes.
+Also prints the wheel's size next to the stock PyPI wheel of the same version."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT / "src"))
+
+from tlkit.machine import describe  # noqa: E402
+from tlkit.pipeline import BuildOptions, make_plan  # noqa: E402
+
+
+def run_build(args: list[str]) -> tuple[float, Path]:
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "tlkit", "build-wheel", *args], check=True, cwd=KIT,
+                   stdout=subprocess.DEVNULL)
+    seconds = time.monotonic() - start
+    wheel = max((KIT / "dist").glob("tilelang-*.whl"), key=lambda p: p.stat().st_mtime)
+    return seconds, wheel
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--scenarios", default="rebuild,incremental,noop")
+    p.add_argument("build_args", nargs="*", help="passed to build-wheel (e.g. --cuda 13.2)")
+    args = p.parse_args()
+    plan = make_plan(BuildOptions())
+    tree = plan.work / "src"
+    print(f"machine: {describe()}")
+    print(f"recipe: {plan.recipe.name}, work tree {tree}")
+    _, wheel = run_build(args.build_args)  # make sure everything exists first
+    digests = {sha(wheel)}
+    results: dict[str, list[float]] = {}
+    for scenario in args.scenarios.split(","):
+        for i in range(args.repeat):
+            if scenario == "rebuild":
+                shutil.rmtree(tree / "build")
+            elif scenario == "incremental":
+                (tree / "src" / "cuda" / "op" / "builtin.cc").touch()
+            seconds, wheel = run_build(args.build_args)
+            digests.add(sha(wheel))
+            results.setdefault(scenario, []).append(seconds)
+            print(f"  {scenario} #{i + 1}: {seconds:.1f} s  sha256 {sha(wheel)[:16]}", flush=True)
+    for scenario, times in results.items():
+        print(f"{scenario}: median {statistics.median(times):.1f} s over {len(times)} runs "
+              f"({', '.join(f'{t:.1f}' for t in times)})")
+    print(f"byte-identical wheels across all {sum(map(len, results.values())) + 1} builds: {len(digests) == 1}")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+                        "-d", tmp, f"tilelang=={plan.recipe.version}"], check=True)
+        stock = next(Path(tmp).glob("*.whl"))
+        print(f"wheel size: kit {wheel.stat().st_size / 2**20:.1f} MiB ({wheel.name}) vs PyPI "
+              f"{stock.stat().st_size / 2**20:.1f} MiB ({stock.name})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

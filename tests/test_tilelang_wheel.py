@@ -1,0 +1,137 @@
+"""The real thing, run by hand before landing (`pytest -m slow`): the TileLang wheel in dist/, installed in
+a venv made from nothing with torch and the PyPI nvcc, compiling real kernels without a GPU. The wheel
+is built by `nox -s build-wheel` (an hour cold, about a minute with a warm ccache)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tlkit.paths import cache_root
+from tlkit.recipe import load_recipe
+from tlkit.series import load_series
+from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.verify.venv import create_venv
+
+pytestmark = pytest.mark.slow
+KIT = Path(__file__).resolve().parents[1]
+RECIPE = load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml")
+
+
+@pytest.fixture(scope="module")
+def wheel() -> Path:
+    wheels = sorted((KIT / "dist").glob("tilelang-0.1.14+*.whl"), key=lambda p: p.stat().st_mtime)
+    if not wheels:
+        pytest.skip("no kit wheel in dist/: run `nox -s build-wheel` first")
+    return wheels[-1]
+
+
+@pytest.fixture(scope="module")
+def venv(wheel) -> Path:
+    return create_venv(KIT / "build" / "test-venvs", [str(wheel), "torch==2.13.0"], log=lambda *_: None).python
+
+
+@pytest.fixture(scope="module")
+def cuda_env() -> dict[str, str]:
+    tc = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", "13.2"), cache_root())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}
+    env.update(CUDA_HOME=str(tc.root), PATH=f"{tc.root / 'bin'}:{env['PATH']}", PYTHONPATH=str(KIT / "verify"))
+    return env
+
+
+def py(python: Path, code: str, env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp,
+                          env={**env, "TILELANG_CACHE_DIR": str(tmp / "kcache")}, timeout=600)
+
+
+def test_wheel_name_label_and_provenance(wheel):
+    series = load_series(KIT / "patches", RECIPE.patch_dir, RECIPE.series)
+    label = RECIPE.local_label("13.2", series.digest)
+    assert wheel.name == f"tilelang-0.1.14+{label}-cp39-abi3-manylinux_2_28_x86_64.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        info = f"tilelang-0.1.14+{label}.dist-info"
+        meta = zf.read(f"{info}/METADATA").decode()
+        prov = json.loads(zf.read(f"{info}/tlkit_provenance.json"))
+        names = zf.namelist()
+    assert "Requires-Dist: apache-tvm-ffi==0.1.12\n" in meta and "Requires-Dist: z3-solver==4.15.4.0\n" in meta
+    assert prov["source"]["sha256"] == RECIPE.source.sha256
+    assert [p["name"] for p in prov["patches"]] == list(RECIPE.series)
+    assert not any(n.endswith(("libz3.so", "libtvm_ffi.so")) or "libcuda.so" in n for n in names)
+
+
+def test_import_and_compile_for_sm120(venv, cuda_env, tmp_path):
+    code = ("import tilelang, tilelang.language as T\n"
+            "from tvm.target import Target\n"
+            "@T.prim_func\n"
+            "def add(A: T.Tensor((1024,), 'float32'), B: T.Tensor((1024,), 'float32')):\n"
+            "    with T.Kernel(8, threads=128) as bx:\n"
+            "        for i in T.Parallel(128):\n"
+            "            B[bx * 128 + i] = A[bx * 128 + i] + 1.0\n"
+            "k = tilelang.compile(add, target=Target({'kind': 'cuda', 'arch': 'sm_120'}))\n"
+            "print(tilelang.__version__)\n"
+            "print('B[' in k.get_kernel_source())\n")
+    res = py(venv, code, cuda_env, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    version, found = res.stdout.split()[-2:]
+    assert version.startswith("0.1.14+tlkit.cu132.p") and found == "True"
+
+
+ATTN = ("import kernels, tilelang\nfrom tvm.target import Target\n"
+        "f = kernels.sparse_attn_kernel.get_tir(h={h}, d=512)\n"
+        "try:\n"
+        "    tilelang.compile(f, target=Target({{'kind': 'cuda', 'arch': '{arch}'}}),\n"
+        "                     pass_configs=kernels.PASS_CONFIGS)\n"
+        "    print('COMPILED')\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__ + ': ' + str(e))\n")
+
+
+@pytest.mark.parametrize("arch", ["sm_120", "sm_120a"])
+def test_sparse_attn_over_sm120_limit_fails_at_compile_time(venv, cuda_env, tmp_path, arch):
+    res = py(venv, ATTN.format(h=32, arch=arch), cuda_env, tmp_path)
+    out = res.stdout.strip().splitlines()[-1]
+    assert out.startswith("SharedMemoryLimitError: kernel sparse_attn_kernel needs 104,448 B of shared memory per "
+                          f"block (0 static + 104,448 dynamic), but {arch} allows 101,376 B (CUDA C++ Programming "
+                          "Guide, compute capability 12.0"), out
+    assert "Largest shared buffers: kv_tile 65,536 B, o_tile 32,768 B, q_tile 32,768 B" in out
+    assert "tl.shared_memory_limit_check='warn'" in out
+
+
+def test_same_kernel_compiles_for_sm90_and_with_warn(venv, cuda_env, tmp_path):
+    assert py(venv, ATTN.format(h=32, arch="sm_90"), cuda_env, tmp_path).stdout.strip().endswith("COMPILED")
+    warn = "pass_configs={**kernels.PASS_CONFIGS, 'tl.shared_memory_limit_check': 'warn'}"
+    code = ATTN.format(h=32, arch="sm_120").replace("pass_configs=kernels.PASS_CONFIGS", warn)
+    res = py(venv, code, cuda_env, tmp_path)
+    assert res.stdout.strip().endswith("COMPILED"), res.stdout[-2000:] + res.stderr[-2000:]
+    assert "needs 104,448 B of shared memory per block" in res.stdout + res.stderr
+
+
+def test_no_target_without_gpu_is_a_clear_error(venv, cuda_env, tmp_path):
+    code = ("import kernels, tilelang\n"
+            "f = kernels.hc_split_sinkhorn_kernel.get_tir(hc=4, sinkhorn_iters=20, eps=1e-6)\n"
+            "for t in ('auto', 'cuda'):\n"
+            "    try:\n"
+            "        tilelang.compile(f, target=t); print(t, 'COMPILED')\n"
+            "    except ValueError as e:\n"
+            "        print(t, e)\n")
+    out = py(venv, code, cuda_env, tmp_path).stdout
+    assert "auto No target was given and none could be detected. Tried: cuda: no CUDA GPU is visible to PyTorch" in out
+    assert "cuda target 'cuda' has no architecture: no CUDA GPU is visible" in out
+    assert "TILELANG_DEFAULT_TARGET='{\"kind\": \"cuda\", \"arch\": \"sm_120\"}'" in out
+    assert "COMPILED" not in out and "sm_50" in out  # it names the old fallback it no longer takes
+
+
+def test_incompatible_tvm_ffi_is_named_at_import(venv, cuda_env, tmp_path):
+    overlay = tmp_path / "overlay"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(overlay),
+                    "apache-tvm-ffi==0.1.15.post2"], check=True, capture_output=True)
+    res = py(venv, "import tilelang", {**cuda_env, "PYTHONPATH": str(overlay)}, tmp_path)
+    assert res.returncode != 0
+    assert ("ImportError: tilelang 0.1.14+tlkit.cu132.p" in res.stderr and
+            "needs apache-tvm-ffi>=0.1.11,<0.1.13, but apache-tvm-ffi 0.1.15.post2 is installed" in res.stderr)
