@@ -43,7 +43,7 @@ def make_sdist(src: Path, out_dir: Path, name: str = "tlkit_fixture_ext", versio
 
 
 def write_recipe(kit: Path, name: str, sha256: str, series: list[str], *, package: str = "tlkit-fixture-ext",
-                 extra_source: str = "", platform: str = "manylinux_2_28_x86_64") -> Path:
+                 extra_source: str = "", platform: str = "auto") -> Path:
     recipe = kit / "recipes" / f"{name}.toml"
     recipe.parent.mkdir(parents=True, exist_ok=True)
     series_toml = ", ".join(f'"{s}"' for s in series)

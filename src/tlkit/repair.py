@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 from tlkit.errors import BuildError
 
 
+def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
+    """The most compatible manylinux tag the wheel's symbol versions allow (auditwheel show)."""
+    res = subprocess.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
+    text = " ".join((res.stdout + res.stderr).split())
+    m = re.search(r'constrains the platform tag to "([^"]+)"', text)
+    if res.returncode != 0 or not m:
+        raise BuildError(f"auditwheel show {wheel.name} names no platform tag:\n{text[-2000:]}")
+    return m.group(1)
+
+
 def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str, ...] | list[str], out_dir: Path,
                  log_path: Path, env: dict[str, str]) -> Path:
-    """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path."""
+    """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path.
+
+    platform "auto" takes the most compatible manylinux tag the build machine's glibc and libstdc++ allow
+    (a build on Debian 12 cannot honestly claim the manylinux_2_28 that a manylinux container gives)."""
     auditwheel = str(buildenv / "bin" / "auditwheel")
+    if platform == "auto":
+        platform = lowest_platform(wheel, auditwheel, env)
     cmd = [auditwheel, "repair", "--plat", platform, "-w", str(out_dir)]
     for pattern in exclude:
         cmd += ["--exclude", pattern]
