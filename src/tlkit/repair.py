@@ -13,7 +13,10 @@ def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
     """The most compatible manylinux tag the wheel's symbol versions allow (auditwheel show)."""
     res = subprocess.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
     text = " ".join((res.stdout + res.stderr).split())
-    m = re.search(r'constrains the platform tag to "([^"]+)"', text)
+    # With libraries still to vendor, "consistent with" says linux_x86_64 and the symbol versions are in
+    # "constrains ... to"; a self-contained wheel only gets the first sentence.
+    m = re.search(r'constrains the platform tag to "([^"]+)"', text) or re.search(
+        r'consistent with the following platform tag: "(manylinux[^"]+)"', text)
     if res.returncode != 0 or not m:
         raise BuildError(f"auditwheel show {wheel.name} names no platform tag:\n{text[-2000:]}")
     return m.group(1)
