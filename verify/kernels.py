@@ -33,20 +33,18 @@ def _pow2_ceil(x):
     return T.reinterpret(F32, exponent << T.uint32(23))
 
 
-@tilelang.jit(pass_configs=PASS_CONFIGS)
-def act_quant_kernel(N, in_dtype=BF16, out_dtype=FP8, scale_dtype=F32, round_scale=False, block_size=128,
-                     inplace=False):
-    """Block-wise FP8 quantisation of X[M, N] in groups of block_size columns; with inplace the output is
-    the quantise-dequantise round trip in in_dtype."""
+def _block_quant(N, block_size, in_dtype, q_dtype, q_max, amax_floor, scale_dtype, pow2_scale, inplace, stages):
+    """Quantise X[M, N] in groups of block_size columns, one 32-row tile per block: absmax per row,
+    scale = max(amax, floor) / q_max (rounded up to a power of two if asked), Y = clamp(x / s) in q_dtype,
+    or with inplace the quantise-dequantise round trip in in_dtype; S holds the scales."""
     M = T.symbolic("M")
     rows = 32
     groups = T.ceildiv(N, block_size)
-    y_dtype = in_dtype if inplace else out_dtype
-    stages = 0 if (round_scale or inplace) else 2
+    y_dtype = in_dtype if inplace else q_dtype
 
     @T.prim_func
-    def act_quant(X: T.Tensor[(M, N), in_dtype], Y: T.Tensor[(M, N), y_dtype],
-                  S: T.Tensor[(M, groups), scale_dtype]):
+    def block_quant(X: T.Tensor[(M, N), in_dtype], Y: T.Tensor[(M, N), y_dtype],
+                    S: T.Tensor[(M, groups), scale_dtype]):
         with T.Kernel(T.ceildiv(M, rows), groups, threads=128) as (bm, bg):
             tile = T.alloc_shared((rows, block_size), in_dtype)
             vals = T.alloc_fragment((rows, block_size), in_dtype)
@@ -59,12 +57,12 @@ def act_quant_kernel(N, in_dtype=BF16, out_dtype=FP8, scale_dtype=F32, round_sca
                 T.copy(tile, vals)
                 T.reduce_absmax(vals, amax, dim=1)
                 for r in T.Parallel(rows):
-                    clamped = T.max(amax[r], 1e-4) / FP8_MAX
-                    scale[r] = _pow2_ceil(clamped) if round_scale else clamped
+                    raw = T.max(amax[r], amax_floor) / q_max
+                    scale[r] = _pow2_ceil(raw) if pow2_scale else raw
                 for r, c in T.Parallel(rows, block_size):
-                    q = T.clamp(T.Cast(F32, vals[r, c]) / scale[r], -FP8_MAX, FP8_MAX)
+                    q = T.clamp(T.Cast(F32, vals[r, c]) / scale[r], -q_max, q_max)
                     if inplace:
-                        out[r, c] = T.Cast(y_dtype, T.Cast(F32, T.Cast(out_dtype, q)) * scale[r])
+                        out[r, c] = T.Cast(y_dtype, T.Cast(F32, T.Cast(q_dtype, q)) * scale[r])
                     else:
                         out[r, c] = T.Cast(y_dtype, q)
                 for r in T.Parallel(rows):
@@ -72,46 +70,21 @@ def act_quant_kernel(N, in_dtype=BF16, out_dtype=FP8, scale_dtype=F32, round_sca
                 T.copy(out, out_tile)
                 T.copy(out_tile, Y[bm * rows, bg * block_size])
 
-    return act_quant
+    return block_quant
+
+
+@tilelang.jit(pass_configs=PASS_CONFIGS)
+def act_quant_kernel(N, in_dtype=BF16, out_dtype=FP8, scale_dtype=F32, round_scale=False, block_size=128,
+                     inplace=False):
+    """Block-wise FP8 quantisation (amax floor 1e-4, max 448); power-of-two scales with round_scale."""
+    stages = 0 if (round_scale or inplace) else 2
+    return _block_quant(N, block_size, in_dtype, out_dtype, FP8_MAX, 1e-4, scale_dtype, round_scale, inplace, stages)
 
 
 @tilelang.jit(pass_configs=PASS_CONFIGS)
 def fp4_quant_kernel(N, block_size=32, in_dtype=BF16, scale_dtype=E8M0, inplace=False):
-    """Block-wise FP4 (e2m1) quantisation in groups of 32 with power-of-two scales."""
-    M = T.symbolic("M")
-    rows = 32
-    groups = T.ceildiv(N, block_size)
-    y_dtype = in_dtype if inplace else FP4
-    floor = FP4_MAX * 2.0**-126
-
-    @T.prim_func
-    def fp4_quant(X: T.Tensor[(M, N), in_dtype], Y: T.Tensor[(M, N), y_dtype],
-                  S: T.Tensor[(M, groups), scale_dtype]):
-        with T.Kernel(T.ceildiv(M, rows), groups, threads=128) as (bm, bg):
-            tile = T.alloc_shared((rows, block_size), in_dtype)
-            vals = T.alloc_fragment((rows, block_size), in_dtype)
-            amax = T.alloc_fragment((rows,), F32)
-            scale = T.alloc_fragment((rows,), F32)
-            out = T.alloc_fragment((rows, block_size), y_dtype)
-            out_tile = T.alloc_shared((rows, block_size), y_dtype)
-            for _ in T.Pipelined(1, num_stages=2):
-                T.copy(X[bm * rows, bg * block_size], tile)
-                T.copy(tile, vals)
-                T.reduce_absmax(vals, amax, dim=1)
-                for r in T.Parallel(rows):
-                    scale[r] = _pow2_ceil(T.max(amax[r], floor) / FP4_MAX)
-                for r, c in T.Parallel(rows, block_size):
-                    q = T.clamp(T.Cast(F32, vals[r, c]) / scale[r], -FP4_MAX, FP4_MAX)
-                    if inplace:
-                        out[r, c] = T.Cast(y_dtype, T.Cast(F32, T.Cast(FP4, q)) * scale[r])
-                    else:
-                        out[r, c] = T.Cast(y_dtype, q)
-                for r in T.Parallel(rows):
-                    S[bm * rows + r, bg] = T.Cast(scale_dtype, scale[r])
-                T.copy(out, out_tile)
-                T.copy(out_tile, Y[bm * rows, bg * block_size])
-
-    return fp4_quant
+    """Block-wise FP4 (e2m1) quantisation in groups of 32 (amax floor 6 * 2^-126, max 6), power-of-two scales."""
+    return _block_quant(N, block_size, in_dtype, FP4, FP4_MAX, FP4_MAX * 2.0**-126, scale_dtype, True, inplace, 2)
 
 
 @tilelang.jit(pass_configs=PASS_CONFIGS)

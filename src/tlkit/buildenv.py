@@ -20,23 +20,28 @@ def buildenv_key(requires: tuple[str, ...] | list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def ensure_buildenv(requires: tuple[str, ...] | list[str], cache: Path, log=print) -> Path:
-    """Return the venv folder; an env without its ready marker (interrupted) is rebuilt."""
-    env = cache / "buildenv" / buildenv_key(requires)
-    if (env / READY).is_file():
-        return env
+def make_venv(env: Path, requirements: list[str] | tuple[str, ...]) -> None:
+    """Create the venv `env` from nothing, pip-install `requirements`, and mark it ready. A failure
+    removes the half-made venv, so a venv with the marker is always complete."""
     if env.exists():
         shutil.rmtree(env)
     env.parent.mkdir(parents=True, exist_ok=True)
-    log(f"build env: creating {env} with {', '.join(requires)}")
     try:
         subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, capture_output=True, text=True)
         res = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                              "--disable-pip-version-check", *requires], capture_output=True, text=True)
+                              "--disable-pip-version-check", *requirements], capture_output=True, text=True)
         if res.returncode != 0:
-            raise KitError(f"installing the build requirements into {env} failed:\n{res.stderr.strip()}")
+            raise KitError(f"installing {' '.join(requirements)} into {env} failed:\n{res.stderr.strip()[-3000:]}")
     except BaseException:
         shutil.rmtree(env, ignore_errors=True)
         raise
-    (env / READY).write_text("\n".join(requires) + "\n")
+    (env / READY).write_text("\n".join(requirements) + "\n")
+
+
+def ensure_buildenv(requires: tuple[str, ...] | list[str], cache: Path, log=print) -> Path:
+    """Return the venv folder; an env without its ready marker (interrupted) is rebuilt."""
+    env = cache / "buildenv" / buildenv_key(requires)
+    if not (env / READY).is_file():
+        log(f"build env: creating {env} with {', '.join(requires)}")
+        make_venv(env, requires)
     return env

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -178,7 +177,3 @@ def scratch_tree(fetched: FetchedSource, epoch: int, parent: Path | None = None)
     tmp = tempfile.TemporaryDirectory(prefix="tlkit-check.", dir=parent)
     init_baseline(Path(tmp.name) / "src", fetched, epoch)
     return tmp
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

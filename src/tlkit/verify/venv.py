@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit.buildenv import READY, make_venv
 from tlkit.errors import KitError
 from tlkit.sources import sha256_file
-
-READY = ".tlkit-ready"
 
 
 @dataclass(frozen=True)
@@ -58,16 +57,7 @@ def create_venv(parent: Path, install: list[str], fresh: bool = False, log=print
             _discard(other)
     if not (root / READY).is_file():
         log(f"venv: {root}: pip install {' '.join(install)}")
-        try:
-            subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, capture_output=True, text=True)
-            res = subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                                  "--disable-pip-version-check", *install], capture_output=True, text=True)
-            if res.returncode != 0:
-                raise KitError(f"installing {' '.join(install)} into {root} failed:\n{res.stderr.strip()[-3000:]}")
-        except BaseException:
-            shutil.rmtree(root, ignore_errors=True)
-            raise
-        (root / READY).write_text(" ".join(install) + "\n")
+        make_venv(root, install)
     else:
         log(f"venv: reusing {root} (same requirements and wheel bytes; --fresh-venv makes a new one)")
     probe = subprocess.run([str(root / "bin" / "python"), "-c",
