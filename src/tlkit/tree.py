@@ -23,6 +23,8 @@ BRANCH = "tlkit"
 STATE = "tlkit-state.json"
 # Written by builds inside the tree; never part of the source state.
 IGNORED = ("/build/", "/.git_commit.txt", "/dist/", "*.egg-info/", "__pycache__/")
+# Tracked files that a build rewrites (TileLang's version provider records the tree's HEAD there).
+BUILD_REWRITES = (".git_commit.txt",)
 _IDENTITY = {"GIT_AUTHOR_NAME": "tlkit", "GIT_AUTHOR_EMAIL": "tlkit@localhost",
              "GIT_COMMITTER_NAME": "tlkit", "GIT_COMMITTER_EMAIL": "tlkit@localhost"}
 
@@ -119,7 +121,8 @@ def _write_state(tree: Path, fetched: FetchedSource, series: Series) -> None:
 
 
 def _dirty(tree: Path) -> list[str]:
-    return git(tree, "status", "--porcelain", "--untracked-files=all").stdout.splitlines()
+    lines = git(tree, "status", "--porcelain", "--untracked-files=all").stdout.splitlines()
+    return [ln for ln in lines if ln[3:] not in BUILD_REWRITES]
 
 
 def prepare_tree(dest: Path, fetched: FetchedSource, series: Series, epoch: int, clean: bool = False,
