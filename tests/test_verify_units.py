@@ -139,6 +139,8 @@ def test_log_parsing():
     parts = split_log(log)
     assert warnings_in(parts["sm_120"]) == ["Warning: [ThreadSync] x"]
     assert warnings_in(parts["sm_120a"]) == []
+    built = "[21:27:22] /src/transform/thread_storage_sync.cc:1084: Warning: [ThreadSync] x\n"
+    assert warnings_in(built) == ["Warning: [ThreadSync] x"]
     stack = ('Thread 0x1 (most recent call first):\n  File "/a/b.py", line 3 in other\n\n'
              'Current thread 0x2 (most recent call first):\n  File "/x/lower.py", line 10 in lower\n'
              '  File "/x/jit.py", line 20 in compile\n')

@@ -21,7 +21,8 @@ from tlkit.verify.variants import Variant
 WORKER = Path(__file__).with_name("worker.py")
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
 _WARNING = re.compile(r"warning", re.IGNORECASE)
-_TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*:\s*")
+# "[21:27:22] : Warning: ..." (stock wheels) or "[21:27:22] /path/file.cc:1084: Warning: ..." (source builds)
+_TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*(\S+:\d+)?\s*:\s*")
 
 
 @dataclass

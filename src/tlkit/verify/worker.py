@@ -146,8 +146,8 @@ def first_error_line(exc):
     for line in text.splitlines():
         line = line.strip()
         if re.search(r"(error|Error|fatal|Check failed|not supported|exceed)", line) and len(line) > 8:
-            return line[:400]
-    return text.splitlines()[0][:400] if text else type(exc).__name__
+            return line[:1000]
+    return text.splitlines()[0][:1000] if text else type(exc).__name__
 
 
 def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
