@@ -32,6 +32,20 @@ def verify_sm120(session: nox.Session) -> None:
     session.run("python", "-m", "tlkit", "verify-sm120", *session.posargs)
 
 
+@nox.session(name="verify-gpu")
+def verify_gpu(session: nox.Session) -> None:
+    """Run every kernel variant on the GPU present against PyTorch, under a device-hang watchdog; time it."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "verify-gpu", *session.posargs)
+
+
+@nox.session
+def doctor(session: nox.Session) -> None:
+    """GPU, driver vs toolkit, shared memory, package versions, TileLang's auto target (-- --python PY)."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "doctor", *session.posargs)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The default test suite (what .ci/run runs): no GPU, no slow tests."""

@@ -14,6 +14,7 @@ from tlkit.verify.report import RunInfo, compare_table, markdown_table, terminal
 from tlkit.verify.runner import TargetRun, innermost_frames, split_log, warnings_in
 from tlkit.verify.smem import base_arch, check, limit_for, load_limits
 from tlkit.verify.variants import Variant, load_variants
+from tlkit.verify.worker import normalized_source
 
 KIT = Path(__file__).resolve().parents[1]
 LIMITS = KIT / "verify" / "shared-memory-limits.toml"
@@ -131,6 +132,16 @@ def test_compare_table():
     rows = {line.split()[0]: line.split() for line in text.splitlines()[3:]}
     assert rows["hc[hc=4]"][-2:] == ["0.50", "yes"]
     assert rows["sparse_attn[h=32]"][-1] == "NO"
+    stock[1].normalized_source_sha256 = kit[1].normalized_source_sha256 = "nn"
+    assert compare_table("kit", "stock", kit, stock).splitlines()[4].endswith("yes, up to workspace names")
+
+
+def test_normalized_source_renumbers_workspaces_by_first_use():
+    a = "f(workspace_1); g(workspace); h(workspace_1); int workspace_10;"
+    b = "f(workspace); g(workspace_1); h(workspace); int workspace_10;"
+    assert normalized_source(a) == normalized_source(b) == (
+        "f(workspace#0); g(workspace#1); h(workspace#0); int workspace#2;")
+    assert normalized_source("f(workspace); g(workspace);") != normalized_source("f(workspace); g(workspace_1);")
 
 
 def test_log_parsing():

@@ -1,4 +1,4 @@
-"""Command line: `python -m tlkit build-wheel|patches-check|verify-sm120 ...` (the nox sessions call this)."""
+"""Command line: `python -m tlkit <command>` (the nox sessions call this)."""
 
 from __future__ import annotations
 
@@ -53,12 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("patches-check", help="apply the series to a scratch copy of the pinned source")
     _build_args(p)
     p.set_defaults(func=cmd_patches_check)
-    try:
-        from tlkit.verify.cli import add_verify_parser
-    except ImportError:  # pragma: no cover - verify lands with its own issue
-        pass
-    else:
-        add_verify_parser(sub)
+    from tlkit.doctor import add_doctor_parser
+    from tlkit.verify.cli import add_verify_parser
+    from tlkit.verify.gpu_cli import add_gpu_parser
+
+    add_verify_parser(sub)
+    add_gpu_parser(sub)
+    add_doctor_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -27,6 +27,7 @@ class Verdict:
     smem_limit: int | None = None
     warnings: list[str] = field(default_factory=list)
     source_sha256: str = ""
+    normalized_source_sha256: str = ""  # workspace buffers renumbered (see worker.normalized_source)
     log: str = ""
 
     @property
@@ -44,6 +45,7 @@ def assess(run: TargetRun, limits: dict[str, int], limits_path: Path) -> Verdict
         return v
     d = run.data
     v.source_sha256 = d.get("source_sha256", "")
+    v.normalized_source_sha256 = d.get("normalized_source_sha256", "")
     functions = d.get("functions") or {}
     usage = next(iter(functions.values()), {}) if functions else {}
     v.regs, v.stack, v.local = usage.get("reg"), usage.get("stack"), usage.get("local")

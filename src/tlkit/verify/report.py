@@ -125,6 +125,18 @@ def write_reports(folder: Path, info: RunInfo, verdicts: list[Verdict]) -> list[
     return paths
 
 
+def same_source(kit: Verdict, stock: Verdict) -> str:
+    """yes: byte-identical; "yes, up to workspace names": equal once TileLang's nondeterministically
+    numbered workspace buffers are renumbered; NO: different code; -: no source on one side."""
+    if not (kit.source_sha256 and stock.source_sha256):
+        return "-"
+    if kit.source_sha256 == stock.source_sha256:
+        return "yes"
+    if kit.normalized_source_sha256 and kit.normalized_source_sha256 == stock.normalized_source_sha256:
+        return "yes, up to workspace names"
+    return "NO"
+
+
 def compare_table(kit_label: str, stock_label: str, kit: list[Verdict], stock: list[Verdict]) -> str:
     """Side by side: outcome, seconds and their ratio, and whether the generated CUDA source is identical."""
     theirs = {(v.variant, v.target): v for v in stock}
@@ -134,8 +146,7 @@ def compare_table(kit_label: str, stock_label: str, kit: list[Verdict], stock: l
         if s is None:
             continue
         ratio = f"{v.seconds / s.seconds:.2f}" if s.seconds > 0 else "-"
-        same = "-" if not (v.source_sha256 and s.source_sha256) else ("yes" if v.source_sha256 == s.source_sha256
-                                                                       else "NO")
+        same = same_source(v, s)
         rows.append((v.variant, v.target, v.status, s.status, f"{v.seconds:.1f}", f"{s.seconds:.1f}", ratio, same))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [f"kit: {kit_label}   stock: {stock_label}"]

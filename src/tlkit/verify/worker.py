@@ -140,6 +140,17 @@ def inspect_cubin(kernel, cuobjdump, workdir, tag):
     return info
 
 
+def normalized_source(source):
+    """The source with TileLang's workspace buffers renumbered in order of first use. 0.1.14 names the
+    reduction workspaces of one kernel in an order that varies between runs of the same wheel (measured:
+    sparse_attn swaps workspace and workspace_1 in about 1 compile of 4), so equality up to this renaming is
+    what a comparison between wheels can ask for."""
+    order = {}
+    for name in re.findall(r"\bworkspace(?:_\d+)?\b", source):
+        order.setdefault(name, f"workspace#{len(order)}")
+    return re.sub(r"\bworkspace(?:_\d+)?\b", lambda m: order[m.group(0)], source)
+
+
 def first_error_line(exc):
     """The first line of an error that says what went wrong (not a traceback frame or banner)."""
     text = f"{type(exc).__name__}: {exc}"
@@ -175,6 +186,7 @@ def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
     return {
         "seconds": seconds,
         "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+        "normalized_source_sha256": hashlib.sha256(normalized_source(source).encode()).hexdigest(),
         "dynamic_smem": dynamic_smem(kernel),
         "buffers": buffers,
         **inspect_cubin(kernel, cuobjdump, workdir, arch),

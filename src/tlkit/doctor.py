@@ -1,0 +1,131 @@
+"""`tlkit doctor`: examine a Python environment and this machine's GPU for what a TileLang kernel needs,
+and say plainly what does not match (driver too old for the toolkit, no GPU, no auto target ...)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlkit import probe
+from tlkit.errors import KitError
+from tlkit.verify.smem import base_arch, load_limits
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # ok | note | PROBLEM
+    text: str
+
+
+def default_python() -> str:
+    """The python3 a user would run outside this nox session (the session's own venv skipped)."""
+    own = os.environ.get("VIRTUAL_ENV")
+    parts = [p for p in os.environ.get("PATH", "").split(os.pathsep)
+             if not (own and Path(p).resolve() == (Path(own) / "bin").resolve())]
+    found = shutil.which("python3", path=os.pathsep.join(parts))
+    if not found:
+        raise KitError("no python3 on PATH outside the nox session: pass --python PATH")
+    return found
+
+
+def run_probe(python: str, env: dict[str, str] | None = None, timeout: float = 300) -> dict:
+    res = subprocess.run([python, probe.__file__], capture_output=True, text=True, env=env, timeout=timeout)
+    if res.returncode != 0 or not res.stdout.strip():
+        raise KitError(f"the environment probe failed in {python}:\n{res.stderr.strip()[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _ver(v: str | None) -> tuple[int, int] | None:
+    if not v:
+        return None
+    major, _, minor = v.partition(".")
+    return int(major), int(minor.split(".")[0] or 0)
+
+
+def toolkit_finding(driver_cuda: str | None, toolkit: str | None, what: str) -> Finding:
+    """A CUDA toolkit's code against the driver: a newer major cannot load at all; a newer minor loads as
+    cubin (minor version compatibility) but its PTX cannot be JIT-compiled by the older driver."""
+    d, t = _ver(driver_cuda), _ver(toolkit)
+    if d is None or t is None:
+        return Finding("note", f"{what}: CUDA {toolkit or '?'}; the driver supports CUDA {driver_cuda or '?'}: "
+                               "not compared")
+    if t[0] > d[0]:
+        return Finding("PROBLEM", f"{what}: CUDA {toolkit}, but the driver supports only CUDA {driver_cuda}: kernels "
+                                  f"it builds will not load (install an NVIDIA driver for CUDA {t[0]}.x, r580 or "
+                                  f"newer for 13.x, or use a CUDA {d[0]}.x toolkit)")
+    if t > d:
+        return Finding("note", f"{what}: CUDA {toolkit}, the driver supports CUDA {driver_cuda}: cubins load "
+                               f"(minor version compatibility), PTX from this toolkit would not JIT")
+    return Finding("ok", f"{what}: CUDA {toolkit}; the driver supports CUDA {driver_cuda}")
+
+
+def assess(report: dict, limits: dict[str, int]) -> list[Finding]:
+    out: list[Finding] = []
+    devices = report.get("devices") or []
+    if not devices:
+        out.append(Finding("note", f"no NVIDIA GPU: {report.get('error') or 'the driver reports 0 devices'}; "
+                                   "kernels can still be compiled for a named target (verify-sm120)"))
+    for dev in devices:
+        arch = dev["arch"]
+        table = limits.get(base_arch(arch))
+        text = (f"GPU {dev['index']}: {dev['name']}, compute capability {dev['cc_major']}.{dev['cc_minor']} ({arch}), "
+                f"{dev['sm_count']} SMs, shared memory per block {dev['smem_per_block_optin']:,} B with opt-in "
+                f"({dev['smem_per_block']:,} B without)")
+        if table is not None and table != dev["smem_per_block_optin"]:
+            out.append(Finding("note", f"{text}; the kit's table says {table:,} B for {base_arch(arch)}"))
+        else:
+            out.append(Finding("ok", text))
+    if report.get("driver_cuda"):
+        out.append(Finding("ok", f"driver {report.get('driver_version') or '?'}, supports CUDA up to "
+                                 f"{report['driver_cuda']}"))
+    prov = report.get("provenance")
+    if prov and prov.get("toolchain"):
+        out.append(toolkit_finding(report.get("driver_cuda"), prov["toolchain"]["cuda"],
+                                   f"toolkit the TileLang wheel was built with ({prov.get('label')})"))
+    nvcc = report.get("nvcc") or {}
+    if nvcc.get("path"):
+        out.append(toolkit_finding(report.get("driver_cuda"), nvcc.get("version"),
+                                   f"nvcc that TileLang will compile kernels with ({nvcc['path']})"))
+    else:
+        out.append(Finding("PROBLEM", "no nvcc: set CUDA_HOME or put nvcc on PATH (pip install nvidia-cuda-nvcc "
+                                      "nvidia-cuda-cccl of the wheel's CUDA version)"))
+    pk = report.get("packages") or {}
+    missing = [n for n in ("tilelang", "apache-tvm-ffi", "torch") if not pk.get(n)]
+    out.append(Finding("PROBLEM" if missing else "ok",
+                       ", ".join(f"{n} {v or 'NOT INSTALLED'}" for n, v in pk.items()) + f" in {report['python']}"))
+    auto = report.get("auto_target")
+    if auto is not None:
+        if auto.get("error"):
+            out.append(Finding("PROBLEM" if devices else "note", f"TileLang's auto target: {auto['error']}"))
+        else:
+            out.append(Finding("ok", f"TileLang's auto target: {auto['target']}"))
+    return out
+
+
+def format_findings(findings: list[Finding]) -> str:
+    return "\n".join(f"[{f.level:>7}] {f.text}" for f in findings)
+
+
+def cmd_doctor(args) -> int:
+    from tlkit.paths import kit_root
+
+    python = args.python or default_python()
+    report = run_probe(python)
+    findings = assess(report, load_limits(kit_root() / "verify" / "shared-memory-limits.toml"))
+    if args.json:
+        print(json.dumps({"report": report, "findings": [f.__dict__ for f in findings]}, indent=1))
+    else:
+        print(f"tlkit doctor: {python} (Python {report['python_version']})")
+        print(format_findings(findings))
+    return 1 if any(f.level == "PROBLEM" for f in findings) else 0
+
+
+def add_doctor_parser(sub) -> None:
+    p = sub.add_parser("doctor", help="GPU, driver, toolkit and package versions of a Python environment")
+    p.add_argument("--python", help="interpreter to examine (default: python3 on PATH, outside the nox venv)")
+    p.add_argument("--json", action="store_true", help="print the raw probe and the findings as JSON")
+    p.set_defaults(func=cmd_doctor)

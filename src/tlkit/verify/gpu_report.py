@@ -1,0 +1,130 @@
+"""Reports of the GPU tier: terminal table, JSON, Markdown, and the kit/stock time comparison."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlkit.verify.gpu_runner import GpuRun
+
+PASSING = ("ok", "not launchable")  # a kernel the device cannot launch is reported, not run: not a failure
+
+
+@dataclass(frozen=True)
+class GpuRunInfo:
+    label: str  # what was verified
+    device: str
+    machine: str
+    wall: float
+    compile_bound: float
+    launch_bound: float
+    timing: str  # how the medians were taken
+
+
+def worst_error(run: GpuRun) -> str:
+    """The largest error relative to the reference's magnitude, over the outputs."""
+    errors = run.data.get("errors") or {}
+    worst = max((e["max_abs_err"] / e["ref_max_abs"] if e["ref_max_abs"] else e["max_abs_err"]
+                 for e in errors.values()), default=None)
+    return "-" if worst is None else f"{worst:.1e}"
+
+
+def _us(run: GpuRun) -> str:
+    ms = run.data.get("median_ms")
+    return "-" if ms is None else f"{ms * 1000:.1f}"
+
+
+def _dims(xs) -> str:
+    return "x".join(str(x) for x in xs) if xs else "-"
+
+
+def rows(runs: list[GpuRun]) -> list[tuple[str, ...]]:
+    out = [("variant", "ws", "status", "compile s", "median us", "grid", "block", "smem B", "max rel err", "warn")]
+    for r in runs:
+        d = r.data
+        smem = f"{d['dynamic_smem']:,}/{d['smem_limit']:,}" if "dynamic_smem" in d and d.get("smem_limit") else "-"
+        out.append((r.variant.name, ",".join(map(str, r.variant.world_sizes)), r.status,
+                    f"{d['compile_s']:.1f}" if d.get("compile_s") is not None else "-", _us(r),
+                    _dims(d.get("grid")), _dims(d.get("block")), smem, worst_error(r), str(len(r.warnings))))
+    return out
+
+
+def _align(table: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def problems(runs: list[GpuRun]) -> list[str]:
+    out = []
+    for r in runs:
+        if r.status == "ok":
+            continue
+        text = f"{r.variant.name}: {r.status}: {r.error}"
+        if r.status == "wrong":
+            bad = {k: v for k, v in (r.data.get("errors") or {}).items() if v["bad"]}
+            text += "; ".join(f"{k}: {v['bad']}/{v['elements']} elements outside '{v['tolerance']}', first at "
+                              f"{v['first_bad']['index']}: got {v['first_bad']['got']:g}, "
+                              f"want {v['first_bad']['want']:g}" for k, v in bad.items())
+        if r.gpu_after:
+            text += f"; GPU usable afterwards: {r.gpu_after}"
+        out.append(text)
+    return out
+
+
+def summary(info: GpuRunInfo, runs: list[GpuRun]) -> str:
+    counts: dict[str, int] = {}
+    for r in runs:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok"))
+    return (f"{info.label} on {info.device}: {len(runs)} variants: {parts}. Wall time {info.wall:.0f} s; bounds "
+            f"{info.compile_bound:g} s per compile, {info.launch_bound:g} s per launch. Times: {info.timing}.")
+
+
+def terminal_table(info: GpuRunInfo, runs: list[GpuRun]) -> str:
+    lines = _align(rows(runs))
+    found = problems(runs)
+    if found:
+        lines += ["", "Not ok:"] + [f"  {p}" for p in found]
+    lines += ["", summary(info, runs)]
+    return "\n".join(lines)
+
+
+def markdown_table(info: GpuRunInfo, runs: list[GpuRun]) -> str:
+    table = rows(runs)
+    md = [f"# verify-gpu: {info.label}", "", f"Device: {info.device}; machine: {info.machine}", "",
+          "| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    md += ["| `" + r[0] + "` | " + " | ".join(r[1:]) + " |" for r in table[1:]]
+    found = problems(runs)
+    if found:
+        md += ["", "Not ok:", ""] + [f"- {p}" for p in found]
+    md += ["", summary(info, runs), ""]
+    return "\n".join(md)
+
+
+def write_gpu_reports(folder: Path, info: GpuRunInfo, runs: list[GpuRun]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"run": info.__dict__, "ok": all(r.status in PASSING for r in runs),
+           "results": [{"variant": r.variant.name, "kernel": r.variant.kernel, "kwargs": r.variant.kwargs,
+                        "world_sizes": list(r.variant.world_sizes), "status": r.status, "error": r.error,
+                        "stage": r.stage, "gpu_after": r.gpu_after, "warnings": r.warnings, "log": r.log, **r.data}
+                       for r in runs]}
+    paths = [folder / "verify-gpu.json", folder / "verify-gpu.md"]
+    paths[0].write_text(json.dumps(doc, indent=1) + "\n")
+    paths[1].write_text(markdown_table(info, runs))
+    return paths
+
+
+def compare_table(kit_label: str, stock_label: str, kit: list[GpuRun], stock: list[GpuRun]) -> str:
+    """Per variant: both outcomes, both median times and the ratio kit/stock."""
+    theirs = {r.variant: r for r in stock}
+    table = [("variant", "kit", "stock", "kit us", "stock us", "kit/stock")]
+    for r in kit:
+        s = theirs.get(r.variant)
+        if s is None:
+            continue
+        a, b = r.data.get("median_ms"), s.data.get("median_ms")
+        table.append((r.variant.name, r.status, s.status, _us(r), _us(s), f"{a / b:.3f}" if a and b else "-"))
+    return "\n".join([f"kit: {kit_label}   stock: {stock_label}", *_align(table)])

@@ -1,0 +1,174 @@
+"""Running the GPU tier: compile every variant in parallel (filling a fresh kernel cache), then run them one
+at a time, so timings do not share the GPU. Each worker is watched from here: the compile stage under the
+compile bound, every launch and its synchronisation under the launch bound. A launch that outlives its
+bound is a device hang: the worker's process group is killed and a fresh process checks that the GPU
+still answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tlkit.verify.runner import _dump_stack, _kill_group, innermost_frames, slug, split_log, warnings_in
+from tlkit.verify.variants import Variant
+
+GPU_WORKER = Path(__file__).with_name("gpu_worker.py")
+HEALTH_PROBE = ("import torch; x = torch.arange(1 << 20, device='cuda', dtype=torch.float32); "
+                "torch.cuda.synchronize(); print(int(x.sum().item()))")
+HEALTH_EXPECTED = str(sum(range(1 << 20)))
+
+
+@dataclass
+class GpuRun:
+    variant: Variant
+    status: str  # ok | wrong | compile error | run error | not launchable | device hang | timeout | crash | no gpu
+    error: str = ""
+    stage: str = ""
+    data: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    log: str = ""
+    gpu_after: str = ""  # after a device hang: whether a fresh process could still use the GPU
+
+
+@dataclass(frozen=True)
+class GpuContext:
+    python: Path
+    module: Path
+    cases: Path
+    env: dict[str, str]
+    compile_bound: float
+    launch_bound: float
+    dims: dict[str, int]
+    tolerances: dict[str, dict[str, float]]
+    timing: dict[str, int]
+    workdir: Path
+    target: str = "auto"
+
+
+def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
+          tag: str = "") -> list[GpuRun]:
+    """One worker for `batch`, in order, under the watchdog. Returns a result for every variant it reached;
+    it stops at a hang, timeout or crash (the caller starts a new worker for the rest)."""
+    workdir = ctx.workdir / (slug(batch[0]) if len(batch) == 1 else f"run-{tag}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    kind = "compile" if compile_only else "run"
+    stack_file, log_file = workdir / f"stack-{kind}.txt", workdir / f"log-{kind}.txt"
+    read_fd, write_fd = os.pipe()
+    items = [{"factory": v.kernel, "kwargs": v.kwargs, **(known or {}).get(v, {})} for v in batch]
+    spec = {"events_fd": write_fd, "stack_file": str(stack_file), "module": str(ctx.module), "cases": str(ctx.cases),
+            "variants": items, "dims": ctx.dims, "tolerances": ctx.tolerances, "timing": ctx.timing,
+            "target": ctx.target, "compile_only": compile_only}
+    with open(log_file, "w") as log:
+        proc = subprocess.Popen([str(ctx.python), str(GPU_WORKER), json.dumps(spec)], pass_fds=[write_fd],
+                                stdout=log, stderr=subprocess.STDOUT, env=ctx.env, start_new_session=True)
+    os.close(write_fd)
+    stage, launch, index = "start the worker", None, 0
+    deadline = time.monotonic() + ctx.compile_bound
+    results: list[GpuRun] = []
+    pending, timed_out = b"", False
+    with os.fdopen(read_fd, "rb", buffering=0) as events:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([events], [], [], remaining)
+            if not ready:
+                continue
+            chunk = events.read(65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                ev = json.loads(raw)
+                kind_ = ev.pop("event")
+                if kind_ in ("stage", "begin"):
+                    stage, launch = ev.get("stage", stage), None
+                    index = ev.get("index", index)
+                    deadline = time.monotonic() + ctx.compile_bound
+                elif kind_ == "launch":
+                    stage, launch = f"launch: {ev['what']}", ev
+                    deadline = time.monotonic() + ctx.launch_bound
+                elif kind_ == "result":
+                    status = ev.pop("status")
+                    results.append(GpuRun(batch[index], status, ev.pop("error", ""), stage, data=ev))
+    variant = batch[min(index, len(batch) - 1)]
+    if timed_out:
+        stack = _dump_stack(proc, stack_file)
+        _kill_group(proc)
+        frames = innermost_frames(stack)
+        where = f"; innermost frames: {' <- '.join(frames)}" if frames else ""
+        if launch is not None:
+            hung = GpuRun(variant, "device hang", f"{launch['what']} did not complete within {ctx.launch_bound:g} s "
+                          f"(grid {tuple(launch['grid'])}, block {tuple(launch['block'])}); worker killed{where}",
+                          stage, data={"grid": launch["grid"], "block": launch["block"]})
+            hung.gpu_after = gpu_health(ctx)
+            results.append(hung)
+        else:
+            results.append(GpuRun(variant, "timeout", f"killed after {ctx.compile_bound:g} s in stage: {stage}{where} "
+                                  f"(stacks: {stack_file})", stage))
+    else:
+        code = proc.wait()
+        if len(results) < len(batch) and code != 0 or not results:
+            tail = log_file.read_text(errors="replace").strip().splitlines()[-3:]
+            results.append(GpuRun(variant, "crash", f"worker exited with {code} in stage: {stage}: "
+                                  f"{' | '.join(tail)[-400:]}", stage))
+    parts = split_log(log_file.read_text(errors="replace"))
+    for i, r in enumerate(results):
+        r.warnings = warnings_in(parts.get(str(i), "") if len(batch) > 1 else "".join(parts.values()))
+        r.log = str(log_file)
+    return results
+
+
+def gpu_health(ctx: GpuContext) -> str:
+    """After killing a hung worker: can a new process still compute on the GPU?"""
+    start = time.monotonic()
+    try:
+        res = subprocess.run([str(ctx.python), "-c", HEALTH_PROBE], capture_output=True, text=True, env=ctx.env,
+                             timeout=max(60.0, ctx.launch_bound))
+    except subprocess.TimeoutExpired:
+        return f"NO: a fresh process did not finish a 4 MB reduction within {max(60.0, ctx.launch_bound):g} s"
+    took = time.monotonic() - start
+    if res.returncode == 0 and res.stdout.strip() == HEALTH_EXPECTED:
+        return f"yes: a fresh process summed 2^20 floats on the GPU correctly ({took:.1f} s with start-up)"
+    return f"NO: the fresh process failed: {(res.stderr.strip().splitlines() or ['?'])[-1][:300]}"
+
+
+def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=print) -> list[GpuRun]:
+    """Compile all in parallel, one process each; then run the compiled ones in order in one process,
+    starting a new one after a hang or crash."""
+    compiled: dict[Variant, GpuRun] = {}
+
+    def compile_one(v: Variant) -> GpuRun:
+        return watch([v], ctx, compile_only=True)[0]
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for i, r in enumerate(pool.map(compile_one, variants), 1):
+            compiled[r.variant] = r
+            log(f"[compile {i}/{len(variants)}] {r.status:<13} {r.variant.name} {r.data.get('compile_s', 0):.1f} s")
+    todo = [v for v in variants if compiled[v].status == "compiled"]
+    known = {v: {"dynamic_smem": compiled[v].data.get("dynamic_smem", 0)} for v in todo}
+    ran: dict[Variant, GpuRun] = {}
+    attempt = 0
+    while todo:
+        attempt += 1
+        for r in watch(todo, ctx, compile_only=False, known=known, tag=str(attempt)):
+            first = compiled[r.variant]
+            r.data["load_s"] = r.data.pop("compile_s", None)  # a kernel-cache hit in this phase
+            r.data["compile_s"], r.data["dynamic_smem"] = first.data.get("compile_s"), known[r.variant]["dynamic_smem"]
+            r.warnings = first.warnings + [w for w in r.warnings if w not in first.warnings]
+            ran[r.variant] = r
+            ms = r.data.get("median_ms")
+            log(f"[run {len(ran)}/{len(variants)}] {r.status:<13} {r.variant.name}"
+                + (f" {ms * 1000:.1f} us" if ms else "") + (f": {r.error}" if r.error and r.status != "ok" else ""))
+            sys.stdout.flush()
+        todo = [v for v in todo if v not in ran]
+    return [ran.get(v, compiled[v]) for v in variants]

@@ -1,0 +1,193 @@
+"""Compile one kernel variant for the GPU that is present, run it on inputs of the real shapes, compare with
+the PyTorch reference and time it. Run as a script by gpu_runner.py inside the environment under test.
+
+Like worker.py (whose helpers it reuses) it reports through JSON lines on `events_fd`. Before every launch
+it says so, with the grid and block, and the parent's watchdog kills this process group when a launch or
+its synchronisation outlives the bound: a kernel that never finishes on the device becomes "device hang"."""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from worker import dynamic_smem, emit, first_error_line, load_factory  # noqa: E402
+
+
+def load_cases(path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tlkit_verify_gpu_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def launch_shape(prim_func, args):
+    """(grid, block) of the kernel with its symbolic sizes bound to the shapes of `args`."""
+    import tvm
+
+    tir = getattr(tvm, "tir", None) or tvm.tirx
+    binding = {}
+    for param, tensor in zip(prim_func.params, args, strict=False):
+        buf = prim_func.buffer_map.get(param)
+        if buf is None:
+            continue
+        for dim, size in zip(buf.shape, tensor.shape, strict=False):
+            if isinstance(dim, tir.Var):
+                binding[dim] = int(size)
+    extents = {}
+
+    def visit(node):
+        # T.Kernel binds threads as `for ... in T.thread_binding(extent, thread=tag)`; older TileLang as an
+        # AttrStmt "thread_extent"
+        if isinstance(node, tir.For) and getattr(node, "thread_binding", None) is not None:
+            tag, extent = node.thread_binding.thread_tag, node.extent
+        elif isinstance(node, tir.AttrStmt) and node.attr_key == "thread_extent":
+            tag, extent = node.node.thread_tag, node.value
+        else:
+            return
+        value = tvm.arith.Analyzer().simplify(tir.stmt_functor.substitute(extent, binding))
+        extents[tag] = int(value) if isinstance(value, tir.IntImm) else str(value)
+
+    tir.stmt_functor.post_order_visit(prim_func.body, visit)
+    grid = [extents.get(f"blockIdx.{a}", 1) for a in "xyz"]
+    block = [extents.get(f"threadIdx.{a}", 1) for a in "xyz"]
+    return grid, block
+
+
+def compare(case, tolerances):
+    """Per output: worst error against the reference and how many elements are outside the tolerance."""
+    import torch
+
+    report, ok = {}, True
+    for idx, name in case.outputs.items():
+        got = case.decode[idx](case.args[idx]).float()
+        want = case.expected[idx].to(got.device).float()
+        tol = tolerances[case.tolerance[idx]]
+        scale = want.abs().max().item() if want.numel() else 0.0
+        err = (got - want).abs()
+        allowed = tol["rtol"] * want.abs() + tol["atol"] * scale
+        bad = ~(err <= allowed)  # NaN (an element never written) counts as bad
+        n_bad = int(bad.sum().item())
+        worst = float(torch.nan_to_num(err, nan=float("inf")).max().item()) if err.numel() else 0.0
+        entry = {"tolerance": case.tolerance[idx], "max_abs_err": worst, "ref_max_abs": scale,
+                 "bad": n_bad, "elements": err.numel()}
+        if n_bad:
+            ok = False
+            first = [int(i) for i in torch.nonzero(bad)[0].tolist()]
+            entry["first_bad"] = {"index": first, "got": float(got[tuple(first)]), "want": float(want[tuple(first)])}
+        report[name] = entry
+    return ok, report
+
+
+def time_kernel(kernel, args, timing, events, shape):
+    """Median milliseconds per launch over `repeats` batches of `batch` back-to-back launches, each batch
+    between two CUDA events. A sleep kernel queued first holds the GPU while the host queues the batch, so
+    the events time the device's work, not the host's launch cost (these kernels run for microseconds)."""
+    import torch
+
+    emit(events, event="launch", what=f"{timing['warmup']} warm-up launches", grid=shape[0], block=shape[1])
+    for _ in range(timing["warmup"]):
+        kernel(*args)
+    torch.cuda.synchronize()
+    emit(events, event="launch", what=f"{timing['repeats']} timed batches", grid=shape[0], block=shape[1])
+    samples = []
+    for _ in range(timing["repeats"]):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(timing.get("sleep_cycles", 20_000_000))
+        start.record()
+        for _ in range(timing["batch"]):
+            kernel(*args)
+        end.record()
+        end.synchronize()
+        samples.append(start.elapsed_time(end) / timing["batch"])
+    samples.sort()
+    return samples[len(samples) // 2], samples
+
+
+PHASE = {"error": "compile error"}
+
+
+def run_one(spec, item, events):
+    import tilelang
+    import torch
+
+    PHASE["error"] = "compile error"
+    factory = load_factory(spec["module"], item["factory"])
+    emit(events, event="stage", stage="elaborate (build the TIR from the factory)",
+         tilelang=getattr(tilelang, "__version__", "?"))
+    get_tir = getattr(factory, "get_tir", None)
+    prim_func = get_tir(**item["kwargs"]) if get_tir else factory(**item["kwargs"])
+    emit(events, event="stage", stage="compile (lower, codegen, nvcc, load)")
+    start = time.perf_counter()
+    kernel = tilelang.compile(prim_func, out_idx=getattr(factory, "out_idx", None), target=spec["target"],
+                              pass_configs=getattr(factory, "pass_configs", None),
+                              compile_flags=getattr(factory, "compile_flags", None))
+    compile_s = time.perf_counter() - start
+    props = torch.cuda.get_device_properties(0)
+    limit = int(getattr(props, "shared_memory_per_block_optin", 0) or 0)
+    common = {"compile_s": compile_s, "target": str(getattr(kernel, "target", spec["target"])),
+              "smem_limit": limit, "device": props.name}
+    if spec["compile_only"]:  # the kernel cache is filled; the run phase reads the compiled kernel from it
+        emit(events, event="result", status="compiled", dynamic_smem=max(dynamic_smem(kernel).values(), default=0),
+             **common)
+        return
+    PHASE["error"] = "run error"  # from here on an exception is not the compiler's
+    smem = item.get("dynamic_smem", 0)
+    emit(events, event="stage", stage="inputs and reference")
+    cases = load_cases(spec["cases"])
+    case = cases.make_case(item["factory"], item["kwargs"], spec["dims"], "cuda", seed=spec.get("seed", 0))
+    shape = launch_shape(prim_func, case.args)
+    common.update(grid=shape[0], block=shape[1], dims=case.dims)
+    if limit and smem > limit:
+        emit(events, event="result", status="not launchable",
+             error=f"needs {smem:,} B of dynamic shared memory per block; {props.name} allows {limit:,} B", **common)
+        return
+    emit(events, event="launch", what="first launch and synchronisation", grid=shape[0], block=shape[1])
+    try:
+        kernel(*case.args)
+        torch.cuda.synchronize()
+    except Exception as exc:
+        traceback.print_exc()
+        emit(events, event="result", status="run error", error=first_error_line(exc), **common)
+        return
+    emit(events, event="stage", stage="compare with the reference")
+    ok, errors = compare(case, spec["tolerances"])
+    median_ms, samples = time_kernel(kernel, case.args, spec["timing"], events, shape)
+    emit(events, event="result", status="ok" if ok else "wrong", errors=errors, median_ms=median_ms,
+         samples_ms=samples, **common)
+
+
+def main():
+    import faulthandler
+    import signal
+
+    spec = json.loads(sys.argv[1])
+    events = os.fdopen(spec["events_fd"], "w")
+    stack_file = open(spec["stack_file"], "w")  # noqa: SIM115 - must stay open for faulthandler
+    faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
+    emit(events, event="stage", stage="import tilelang and torch")
+    import tilelang  # noqa: F401
+    import torch
+
+    if not torch.cuda.is_available():
+        emit(events, event="begin", index=0)
+        emit(events, event="result", status="no gpu", error="torch.cuda.is_available() is False")
+        return
+    for i, item in enumerate(spec["variants"]):
+        print(f"=== tlkit: target {i} ===", flush=True)
+        print(f"=== tlkit: target {i} ===", file=sys.stderr, flush=True)
+        emit(events, event="begin", index=i)
+        try:
+            run_one(spec, item, events)
+        except Exception as exc:  # an error is a result, not a crash of the worker
+            traceback.print_exc()
+            emit(events, event="result", status=PHASE["error"], error=first_error_line(exc))
+    emit(events, event="done")
+
+
+if __name__ == "__main__":
+    main()

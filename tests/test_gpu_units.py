@@ -1,0 +1,127 @@
+"""The GPU tier's report logic, its settings file, the environment doctor's judgements, and what both
+commands do on a machine without a GPU (this one)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tlkit.doctor import Finding, assess, toolkit_finding
+from tlkit.errors import RecipeError
+from tlkit.verify.gpu_config import load_gpu_config
+from tlkit.verify.gpu_report import GpuRunInfo, compare_table, markdown_table, terminal_table, write_gpu_reports
+from tlkit.verify.gpu_runner import GpuRun
+from tlkit.verify.smem import load_limits
+from tlkit.verify.variants import Variant
+
+KIT = Path(__file__).resolve().parents[1]
+
+
+def runs() -> list[GpuRun]:
+    ok = GpuRun(Variant("fp8_gemm_kernel", (("K", 1024), ("N", 2048)), (4,)), "ok",
+                data={"compile_s": 12.0, "median_ms": 0.0096, "grid": [16, 2, 1], "block": [128, 1, 1],
+                      "dynamic_smem": 82048, "smem_limit": 232448,
+                      "errors": {"C": {"tolerance": "gemm_bf16", "max_abs_err": 0.5, "ref_max_abs": 200.0,
+                                       "bad": 0, "elements": 131072}}},
+                warnings=[])
+    wrong = GpuRun(Variant("hc_split_sinkhorn_kernel", (("hc", 4),), (1, 2)), "wrong",
+                   data={"compile_s": 3.0, "median_ms": 0.005, "grid": [256, 1, 1], "block": [64, 1, 1],
+                         "errors": {"comb": {"tolerance": "fp32", "max_abs_err": 0.01, "ref_max_abs": 1.0, "bad": 1,
+                                             "elements": 4096, "first_bad": {"index": [2, 1, 3], "got": 0.26,
+                                                                             "want": 0.25}}}})
+    hang = GpuRun(Variant("spin_kernel", (("n", 32),), (1,)), "device hang",
+                  "first launch and synchronisation did not complete within 20 s (grid (1, 1, 1), block (32, 1, 1))",
+                  data={"grid": [1, 1, 1], "block": [32, 1, 1], "compile_s": 3.9},
+                  gpu_after="yes: a fresh process summed 2^20 floats on the GPU correctly (4.1 s with start-up)")
+    return [ok, wrong, hang]
+
+
+def info() -> GpuRunInfo:
+    return GpuRunInfo("tilelang 0.1.14+tlkit", "NVIDIA H100 (sm_90)", "test box", 51.0, 300, 20, "median of 20")
+
+
+def test_terminal_table_names_wrong_elements_and_hangs():
+    text = terminal_table(info(), runs())
+    assert "fp8_gemm[K=1024,N=2048]  4    ok" in text
+    assert "9.6" in text and "82,048/232,448" in text and "2.5e-03" in text
+    assert ("hc_split_sinkhorn[hc=4]: wrong: comb: 1/4096 elements outside 'fp32', first at [2, 1, 3]: "
+            "got 0.26, want 0.25") in text
+    assert ("spin[n=32]: device hang: first launch and synchronisation did not complete within 20 s (grid (1, 1, 1), "
+            "block (32, 1, 1)); GPU usable afterwards: yes") in text
+    assert text.endswith("3 variants: 1 ok, 1 wrong, 1 device hang. Wall time 51 s; bounds 300 s per compile, "
+                         "20 s per launch. Times: median of 20.")
+
+
+def test_json_and_markdown_reports(tmp_path):
+    paths = write_gpu_reports(tmp_path / "r", info(), runs())
+    doc = json.loads(paths[0].read_text())
+    assert doc["ok"] is False
+    assert [r["status"] for r in doc["results"]] == ["ok", "wrong", "device hang"]
+    assert doc["results"][2]["gpu_after"].startswith("yes") and doc["results"][0]["kwargs"] == {"K": 1024, "N": 2048}
+    assert "| `spin[n=32]` | 1 | device hang | 3.9 | - | 1x1x1 | 32x1x1 |" in markdown_table(info(), runs())
+
+
+def test_compare_table_ratio():
+    kit, stock = runs(), runs()
+    stock[0].data = {**stock[0].data, "median_ms": 0.0100}
+    lines = compare_table("kit", "stock", kit, stock).splitlines()
+    assert lines[3].split() == ["fp8_gemm[K=1024,N=2048]", "ok", "ok", "9.6", "10.0", "0.960"]
+    assert lines[5].split()[-1] == "-"  # no time for a hung kernel
+
+
+def test_gpu_config_reads_and_rejects(tmp_path):
+    cfg = load_gpu_config(KIT / "verify" / "gpu.toml")
+    assert cfg.dims["M"] == 64 and cfg.tolerances["exact"] == {"rtol": 0.0, "atol": 0.0} and cfg.launch_seconds > 0
+    bad = tmp_path / "gpu.toml"
+    text = (KIT / "verify" / "gpu.toml").read_text()
+    bad.write_text(text.replace("fp32 = { rtol = 0.0001, atol = 0.00001 }", "fp32 = { rtol = -1, atol = 0.00001 }"))
+    with pytest.raises(RecipeError, match=r"gpu.toml.*tolerance.fp32.rtol.*must be >= 0"):
+        load_gpu_config(bad)
+    bad.write_text(text.replace("topk = 128", "topk = 0"))
+    with pytest.raises(RecipeError, match=r"dims.topk.*at least 1"):
+        load_gpu_config(bad)
+
+
+@pytest.mark.parametrize("driver,toolkit,level,words", [
+    ("12.8", "13.2", "PROBLEM", "will not load"),
+    ("13.0", "13.2", "note", "minor version compatibility"),
+    ("13.0", "13.0", "ok", "CUDA 13.0; the driver supports CUDA 13.0"),
+    (None, "13.2", "note", "not compared"),
+])
+def test_toolkit_against_driver(driver, toolkit, level, words):
+    f = toolkit_finding(driver, toolkit, "nvcc")
+    assert f.level == level and words in f.text
+
+
+def test_doctor_judges_a_report():
+    limits = load_limits(KIT / "verify" / "shared-memory-limits.toml")
+    report = {"python": "/p/python3", "driver_cuda": "12.8", "driver_version": "570.1", "error": None,
+              "devices": [{"index": 0, "name": "RTX PRO 6000", "cc_major": 12, "cc_minor": 0, "arch": "sm_120",
+                           "sm_count": 188, "smem_per_block": 49152, "smem_per_block_optin": 101376}],
+              "nvcc": {"path": "/x/nvcc", "version": "13.2"},
+              "packages": {"tilelang": "0.1.14+tlkit", "apache-tvm-ffi": "0.1.12", "torch": None},
+              "provenance": {"label": "tlkit.cu132.p1", "toolchain": {"cuda": "13.2"}},
+              "auto_target": {"target": None, "error": "ValueError: no target"}}
+    findings = assess(report, limits)
+    levels = [f.level for f in findings]
+    assert findings[0] == Finding("ok", "GPU 0: RTX PRO 6000, compute capability 12.0 (sm_120), 188 SMs, shared "
+                                        "memory per block 101,376 B with opt-in (49,152 B without)")
+    assert levels.count("PROBLEM") == 4  # wheel toolkit, nvcc, torch missing, no auto target with a GPU present
+    assert any("torch NOT INSTALLED" in f.text for f in findings)
+
+
+def test_doctor_and_verify_gpu_without_a_gpu():
+    """This machine has no NVIDIA driver: the doctor says so (and is not a failure for that); verify-gpu
+    says there is nothing to run and exits 0."""
+    res = subprocess.run([sys.executable, "-m", "tlkit", "doctor", "--python", sys.executable, "--json"],
+                         capture_output=True, text=True, cwd=KIT)
+    doc = json.loads(res.stdout)
+    assert doc["report"]["devices"] == [] and doc["report"]["packages"]["tilelang"] is None
+    assert doc["findings"][0]["text"].startswith("no NVIDIA GPU: ")
+    assert res.returncode == 1  # tilelang is not installed in the kit's own environment: a problem, said
+    res = subprocess.run([sys.executable, "-m", "tlkit", "verify-gpu"], capture_output=True, text=True, cwd=KIT)
+    assert res.returncode == 0 and res.stdout.startswith("verify-gpu: no NVIDIA GPU on this machine")
