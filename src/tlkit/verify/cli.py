@@ -97,16 +97,22 @@ def run_one(slot: str, install: list[str], args, config: VerifyConfig, kit: Path
     return env_info, info, verdicts
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    kit = kit_root()
-    config = load_config(kit / "verify" / "verify.toml")
-    targets = args.targets.split(",") if args.targets else list(config.targets)
+def select_variants(args: argparse.Namespace, kit: Path) -> list[Variant]:
+    """The variant table (--variants), over --world-sizes, narrowed by --only."""
     sizes = [int(x) for x in args.world_sizes.split(",")] if args.world_sizes else None
     variants = load_variants(args.variants or kit / "verify" / "variants.toml", sizes)
     if args.only:
         variants = [v for v in variants if re.search(args.only, v.name)]
         if not variants:
             raise KitError(f"--only {args.only!r} matches no variant")
+    return variants
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    kit = kit_root()
+    config = load_config(kit / "verify" / "verify.toml")
+    targets = args.targets.split(",") if args.targets else list(config.targets)
+    variants = select_variants(args, kit)
     module = (args.kernels or kit / "verify" / "kernels.py").resolve()
     if not module.is_file():
         raise KitError(f"--kernels {module}: no such file")

@@ -18,12 +18,11 @@ from tlkit.machine import describe
 from tlkit.paths import cache_root, kit_root
 from tlkit.probe import cuda_devices
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
-from tlkit.verify.cli import subject_install
+from tlkit.verify.cli import select_variants, subject_install
 from tlkit.verify.config import load_config
 from tlkit.verify.gpu_config import GpuConfig, load_gpu_config
 from tlkit.verify.gpu_report import PASSING, GpuRunInfo, compare_table, terminal_table, write_gpu_reports
 from tlkit.verify.gpu_runner import GpuContext, GpuRun, run_gpu_matrix
-from tlkit.verify.variants import load_variants
 from tlkit.verify.venv import create_venv
 
 
@@ -140,12 +139,7 @@ def cmd_verify_gpu(args: argparse.Namespace) -> int:
         raise KitError("--compare-site goes with --site (use --compare for the stock PyPI wheel in a venv)")
     kit = kit_root()
     gcfg = load_gpu_config(kit / "verify" / "gpu.toml")
-    sizes = [int(x) for x in args.world_sizes.split(",")] if args.world_sizes else None
-    variants = load_variants(args.variants or kit / "verify" / "variants.toml", sizes)
-    if args.only:
-        variants = [v for v in variants if re.search(args.only, v.name)]
-        if not variants:
-            raise KitError(f"--only {args.only!r} matches no variant")
+    variants = select_variants(args, kit)
     base_env: dict[str, str] = {}
     if args.cuda != "system":
         toolchain = ensure_toolchain(load_toolchain_spec(kit / "recipes" / "cuda-toolchains.toml", args.cuda),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import subprocess
 import sys
 import time
@@ -16,7 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.verify.runner import _dump_stack, _kill_group, innermost_frames, slug, split_log, warnings_in
+from tlkit.verify.runner import (
+    TIMEOUT,
+    Deadline,
+    _dump_stack,
+    _kill_group,
+    innermost_frames,
+    read_events,
+    slug,
+    split_log,
+    warnings_in,
+)
 from tlkit.verify.variants import Variant
 
 GPU_WORKER = Path(__file__).with_name("gpu_worker.py")
@@ -70,36 +79,24 @@ def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict
                                 stdout=log, stderr=subprocess.STDOUT, env=ctx.env, start_new_session=True)
     os.close(write_fd)
     stage, launch, index = "start the worker", None, 0
-    deadline = time.monotonic() + ctx.compile_bound
+    deadline = Deadline(time.monotonic() + ctx.compile_bound)
     results: list[GpuRun] = []
-    pending, timed_out = b"", False
-    with os.fdopen(read_fd, "rb", buffering=0) as events:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([events], [], [], remaining)
-            if not ready:
-                continue
-            chunk = events.read(65536)
-            if not chunk:
-                break
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                ev = json.loads(raw)
-                kind_ = ev.pop("event")
-                if kind_ in ("stage", "begin"):
-                    stage, launch = ev.get("stage", stage), None
-                    index = ev.get("index", index)
-                    deadline = time.monotonic() + ctx.compile_bound
-                elif kind_ == "launch":
-                    stage, launch = f"launch: {ev['what']}", ev
-                    deadline = time.monotonic() + ctx.launch_bound
-                elif kind_ == "result":
-                    status = ev.pop("status")
-                    results.append(GpuRun(batch[index], status, ev.pop("error", ""), stage, data=ev))
+    timed_out = False
+    for ev in read_events(read_fd, deadline):
+        if ev is TIMEOUT:
+            timed_out = True
+            break
+        kind_ = ev.pop("event")
+        if kind_ in ("stage", "begin"):
+            stage, launch = ev.get("stage", stage), None
+            index = ev.get("index", index)
+            deadline.set(ctx.compile_bound)
+        elif kind_ == "launch":
+            stage, launch = f"launch: {ev['what']}", ev
+            deadline.set(ctx.launch_bound)
+        elif kind_ == "result":
+            status = ev.pop("status")
+            results.append(GpuRun(batch[index], status, ev.pop("error", ""), stage, data=ev))
     variant = batch[min(index, len(batch) - 1)]
     if timed_out:
         stack = _dump_stack(proc, stack_file)

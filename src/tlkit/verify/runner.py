@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,42 @@ def _dump_stack(proc: subprocess.Popen, stack_file: Path, grace: float = 3.0) ->
     return text
 
 
+TIMEOUT = {"event": "timeout"}  # what read_events yields when the deadline passes
+
+
+@dataclass
+class Deadline:
+    """A monotonic time the reader re-reads at every wait, so the caller can move it per stage."""
+
+    at: float
+
+    def set(self, seconds: float) -> float:
+        self.at = time.monotonic() + seconds
+        return self.at - seconds
+
+
+def read_events(read_fd: int, deadline: Deadline) -> Iterator[dict]:
+    """The worker's JSON-line events from the pipe `read_fd` (closed at the end), until end of file; yields
+    TIMEOUT and stops once `deadline` has passed."""
+    pending = b""
+    with os.fdopen(read_fd, "rb", buffering=0) as events:
+        while True:
+            remaining = deadline.at - time.monotonic()
+            if remaining <= 0:
+                yield TIMEOUT
+                return
+            ready, _, _ = select.select([events], [], [], remaining)
+            if not ready:
+                continue
+            chunk = events.read(65536)
+            if not chunk:
+                return
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                yield json.loads(raw)
+
+
 def run_targets(variant: Variant, targets: list[str], ctx: RunContext) -> list[TargetRun]:
     """Run one worker for `targets`; returns a result for every target it started, and stops after a
     timeout or crash (the caller starts a new worker for the rest)."""
@@ -125,37 +162,23 @@ def run_targets(variant: Variant, targets: list[str], ctx: RunContext) -> list[T
     os.close(write_fd)
     results: list[TargetRun] = []
     current, stage = targets[0], "start the worker, import tilelang"
-    started = time.monotonic()
-    deadline = started + ctx.bound
-    pending = b""
+    deadline = Deadline(0.0)
+    started = deadline.set(ctx.bound)
     outcome = "eof"
-    with os.fdopen(read_fd, "rb", buffering=0) as events:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                outcome = "timeout"
-                break
-            ready, _, _ = select.select([events], [], [], remaining)
-            if not ready:
-                continue
-            chunk = events.read(65536)
-            if not chunk:
-                break
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                ev = json.loads(raw)
-                kind = ev.pop("event")
-                if kind == "stage":
-                    stage = ev["stage"]
-                elif kind == "begin":
-                    current, started = ev["target"], time.monotonic()
-                    deadline = started + ctx.bound
-                elif kind == "result":
-                    target = ev.pop("target")
-                    status = ev.pop("status")
-                    results.append(TargetRun(variant, target, status, ev.pop("seconds", time.monotonic() - started),
-                                             ev.pop("error", ""), data=ev))
+    for ev in read_events(read_fd, deadline):
+        if ev is TIMEOUT:
+            outcome = "timeout"
+            break
+        kind = ev.pop("event")
+        if kind == "stage":
+            stage = ev["stage"]
+        elif kind == "begin":
+            current, started = ev["target"], deadline.set(ctx.bound)
+        elif kind == "result":
+            target = ev.pop("target")
+            status = ev.pop("status")
+            results.append(TargetRun(variant, target, status, ev.pop("seconds", time.monotonic() - started),
+                                     ev.pop("error", ""), data=ev))
     if outcome == "timeout":
         stack = _dump_stack(proc, stack_file)
         _kill_group(proc)
