@@ -80,7 +80,7 @@ def _env(base: dict[str, str], extra_path: tuple[str, ...], cache: Path) -> dict
     return env
 
 
-def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, variants, base_env,
+def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, variants, base_env, device: str,
                 log=print) -> tuple[GpuRunInfo, list[GpuRun]]:
     work = kit / "build" / "verify-gpu" / slot
     cache = work / "kernel-cache"
@@ -96,8 +96,7 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
     log(f"verify-gpu: {subject.label}: {len(variants)} variants, {jobs} parallel compiles, then one run at a time")
     start = time.monotonic()
     runs = run_gpu_matrix(variants, ctx, jobs, log)
-    devices = cuda_devices()["devices"]
-    info = GpuRunInfo(subject.label, f"{devices[0]['name']} ({devices[0]['arch']})" if devices else "?", describe(),
+    info = GpuRunInfo(subject.label, device, describe(),
                       round(time.monotonic() - start, 1), ctx.compile_bound, ctx.launch_bound,
                       f"device time per launch, median of {gcfg.repeats} CUDA-event timings of {gcfg.batch} "
                       f"back-to-back launches queued behind a GPU sleep, after {gcfg.warmup} warm-up launches; "
@@ -137,6 +136,8 @@ def cmd_verify_gpu(args: argparse.Namespace) -> int:
         return 0
     if args.compare_site and not args.site:
         raise KitError("--compare-site goes with --site (use --compare for the stock PyPI wheel in a venv)")
+    first = found["devices"][0]
+    device = f"{first['name']} ({first['arch']})"
     kit = kit_root()
     gcfg = load_gpu_config(kit / "verify" / "gpu.toml")
     variants = select_variants(args, kit)
@@ -147,13 +148,13 @@ def cmd_verify_gpu(args: argparse.Namespace) -> int:
         base_env = {"CUDA_HOME": str(toolchain.root),
                     "PATH": f"{toolchain.root / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     subject = make_subject(args, kit, stock=False)
-    info, runs = run_subject(subject, "subject", args, gcfg, kit, variants, base_env)
+    info, runs = run_subject(subject, "subject", args, gcfg, kit, variants, base_env, device)
     print()
     print(terminal_table(info, runs))
     failed = not all(r.status in PASSING for r in runs)
     if args.compare or args.compare_site:
         stock = make_subject(args, kit, stock=True)
-        stock_info, stock_runs = run_subject(stock, "stock", args, gcfg, kit, variants, base_env)
+        stock_info, stock_runs = run_subject(stock, "stock", args, gcfg, kit, variants, base_env, device)
         print()
         print(terminal_table(stock_info, stock_runs))
         table = compare_table(subject.label, stock.label, runs, stock_runs)

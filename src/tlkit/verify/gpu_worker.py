@@ -12,17 +12,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from worker import dynamic_smem, emit, first_error_line, load_factory  # noqa: E402
-
-
-def load_cases(path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("tlkit_verify_gpu_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from worker import dynamic_smem, emit, first_error_line, load_factory, load_module  # noqa: E402
 
 
 def launch_shape(prim_func, args):
@@ -97,7 +87,7 @@ def time_kernel(kernel, args, timing, events, shape):
     samples = []
     for _ in range(timing["repeats"]):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda._sleep(timing.get("sleep_cycles", 20_000_000))
+        torch.cuda._sleep(timing["sleep_cycles"])
         start.record()
         for _ in range(timing["batch"]):
             kernel(*args)
@@ -138,7 +128,7 @@ def run_one(spec, item, events):
     PHASE["error"] = "run error"  # from here on an exception is not the compiler's
     smem = item.get("dynamic_smem", 0)
     emit(events, event="stage", stage="inputs and reference")
-    cases = load_cases(spec["cases"])
+    cases = load_module(spec["cases"], "tlkit_verify_gpu_cases")
     case = cases.make_case(item["factory"], item["kwargs"], spec["dims"], "cuda", seed=spec.get("seed", 0))
     shape = launch_shape(prim_func, case.args)
     common.update(grid=shape[0], block=shape[1], dims=case.dims)

@@ -18,6 +18,7 @@ import time
 import traceback
 
 EM_CUDA = 190  # ELF e_machine of NVIDIA device code
+WORKSPACE = re.compile(r"\bworkspace(?:_\d+)?\b")  # TileLang's reduction workspace buffers
 
 
 def emit(stream, **event):
@@ -25,11 +26,18 @@ def emit(stream, **event):
     stream.flush()
 
 
+def load_module(path, name):
+    """The Python file at `path` as module `name`, executed once per process."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def load_factory(module_path, name):
-    spec = importlib.util.spec_from_file_location("tlkit_verify_kernels", module_path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_module(module_path, "tlkit_verify_kernels")
     if not hasattr(module, name):
         raise LookupError(f"{module_path} has no kernel factory {name!r}")
     return getattr(module, name)
@@ -146,9 +154,9 @@ def normalized_source(source):
     sparse_attn swaps workspace and workspace_1 in about 1 compile of 4), so equality up to this renaming is
     what a comparison between wheels can ask for."""
     order = {}
-    for name in re.findall(r"\bworkspace(?:_\d+)?\b", source):
+    for name in WORKSPACE.findall(source):
         order.setdefault(name, f"workspace#{len(order)}")
-    return re.sub(r"\bworkspace(?:_\d+)?\b", lambda m: order[m.group(0)], source)
+    return WORKSPACE.sub(lambda m: order[m.group(0)], source)
 
 
 def first_error_line(exc):
