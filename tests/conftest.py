@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
+
+from tlkit.paths import cache_root
+from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.verify.venv import create_venv
 
 KIT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -101,3 +106,25 @@ def git(cwd: Path, *args: str) -> str:
     res = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "protocol.file.allow=always",
                           *args], cwd=cwd, capture_output=True, text=True, check=True)
     return res.stdout.strip()
+
+
+# The kit wheel in dist/, in a venv made from nothing with torch, and the PyPI nvcc: for the slow tests.
+@pytest.fixture(scope="session")
+def wheel() -> Path:
+    wheels = sorted((KIT / "dist").glob("tilelang-0.1.14+*.whl"), key=lambda p: p.stat().st_mtime)
+    if not wheels:
+        pytest.skip("no kit wheel in dist/: run `nox -s build-wheel` first")
+    return wheels[-1]
+
+
+@pytest.fixture(scope="session")
+def venv(wheel) -> Path:
+    return create_venv(KIT / "build" / "test-venvs", [str(wheel), "torch==2.13.0"], log=lambda *_: None).python
+
+
+@pytest.fixture(scope="session")
+def cuda_env() -> dict[str, str]:
+    tc = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", "13.2"), cache_root())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}
+    env.update(CUDA_HOME=str(tc.root), PATH=f"{tc.root / 'bin'}:{env['PATH']}", PYTHONPATH=str(KIT / "verify"))
+    return env
