@@ -82,16 +82,14 @@ def overhead(kit: str, stock: str, env: dict, repeat: int) -> None:
                                       timeout=1200)
                 if proc.returncode:
                     sys.exit(f"{label}: {proc.stderr[-2000:]}")
-                for name, sec in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+                per_kernel = json.loads(proc.stdout.strip().splitlines()[-1])
+                for name, sec in per_kernel.items():
                     times[label].setdefault(name, []).append(sec)
-                    times[label].setdefault("total", []).append(sec)
+                times[label].setdefault("total", []).append(sum(per_kernel.values()))  # one run's sum
     print(f"\ncompile time for sm_120, median of {repeat} fresh processes each (kit: deadline on, 600 s default):")
     print(f"{'kernel':<26} {'kit s':>7} {'stock s':>8} {'kit/stock':>9}")
     for name in [n for n, _ in SIX] + ["total"]:
-        k = statistics.median(times["kit"][name]) if name != "total" else statistics.median(
-            [sum(v[i] for n, v in times["kit"].items() if n != "total") for i in range(repeat)])
-        s = statistics.median(times["stock"][name]) if name != "total" else statistics.median(
-            [sum(v[i] for n, v in times["stock"].items() if n != "total") for i in range(repeat)])
+        k, s = statistics.median(times["kit"][name]), statistics.median(times["stock"][name])
         print(f"{name:<26} {k:7.2f} {s:8.2f} {k / s:9.3f}", flush=True)
 
 
