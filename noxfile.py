@@ -32,6 +32,17 @@ def verify_sm120(session: nox.Session) -> None:
     session.run("python", "-m", "tlkit", "verify-sm120", *session.posargs)
 
 
+@nox.session(name="stock-sources")
+def stock_sources(session: nox.Session) -> None:
+    """Regenerate tests/data/stock-sources/<version>: the stock PyPI wheel's CUDA source of every variant."""
+    _kit(session)
+    version = session.posargs[0] if session.posargs else "0.1.14"
+    # Exit 1 is verify's verdict on the variants that do not fit sm_120; the sources are saved either way.
+    session.run("python", "-m", "tlkit", "verify-sm120", "--pypi", version, "--save-sources",
+                f"tests/data/stock-sources/{version}", "--reports", f"build/stock-sources-reports/{version}",
+                success_codes=[0, 1])
+
+
 @nox.session(name="verify-gpu")
 def verify_gpu(session: nox.Session) -> None:
     """Run every kernel variant on the GPU present against PyTorch, under a device-hang watchdog; time it."""

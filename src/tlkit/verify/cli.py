@@ -18,6 +18,7 @@ from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.config import VerifyConfig, load_config
 from tlkit.verify.report import RunInfo, compare_table, terminal_table, write_reports
 from tlkit.verify.runner import RunContext, run_matrix
+from tlkit.verify.saved_sources import compare_sources, matches_table, save_sources
 from tlkit.verify.smem import load_limits
 from tlkit.verify.variants import Variant, load_variants
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
@@ -40,6 +41,10 @@ def add_verify_parser(sub) -> None:
     p.add_argument("--cuda", default="13.2", help="CUDA toolkit from PyPI that compiles (default 13.2)")
     p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
     p.add_argument("--fresh-venv", action="store_true", help="recreate the verify venv even if one matches")
+    p.add_argument("--save-sources", type=Path, metavar="DIR",
+                   help="keep every generated CUDA source in DIR, with a manifest (how the test data is made)")
+    p.add_argument("--expect-sources", type=Path, metavar="DIR",
+                   help="fail unless every variant's CUDA source equals the one saved in DIR")
     p.set_defaults(func=cmd_verify)
 
 
@@ -66,7 +71,8 @@ def subject_install(args: argparse.Namespace, config: VerifyConfig, kit: Path) -
 
 
 def run_one(slot: str, install: list[str], args, config: VerifyConfig, kit: Path, variants: list[Variant],
-            targets: list[str], ctx_base: dict, log=print) -> tuple[VerifyEnv, RunInfo, list[Verdict]]:
+            targets: list[str], ctx_base: dict, log=print) -> tuple[VerifyEnv, RunInfo, list[Verdict], Path]:
+    """Set up the venv, run the matrix, write the reports; also returns the run folder (logs, sources)."""
     work = kit / "build" / "verify" / slot
     env_info = create_venv(kit / "build" / "verify" / "venvs" / slot, [*install, config.torch], args.fresh_venv, log)
     cache = work / "kernel-cache"
@@ -94,7 +100,7 @@ def run_one(slot: str, install: list[str], args, config: VerifyConfig, kit: Path
     folder = (args.reports or kit / "reports") / re.sub(r"[^A-Za-z0-9.+_-]", "_", env_info.label.replace(" ", "-"))
     for path in write_reports(folder, info, verdicts):
         log(f"report: {path}")
-    return env_info, info, verdicts
+    return env_info, info, verdicts, ctx.workdir
 
 
 def select_variants(args: argparse.Namespace, kit: Path) -> list[Variant]:
@@ -126,15 +132,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 "PYTHONUNBUFFERED": "1"},
     }
     slot, install, base_version = subject_install(args, config, kit)
-    env_info, info, verdicts = run_one(slot, install, args, config, kit, variants, targets, ctx_base)
+    env_info, info, verdicts, runs_dir = run_one(slot, install, args, config, kit, variants, targets, ctx_base)
     print()
     print(terminal_table(info, verdicts))
     failed = not all(v.ok for v in verdicts)
+    if args.save_sources:
+        command = "python -m tlkit " + " ".join(sys.argv[1:])
+        n = save_sources(args.save_sources, runs_dir, verdicts, env_info.label, command)
+        print(f"saved {n} CUDA sources of {env_info.label} in {args.save_sources}")
+    if args.expect_sources:
+        matches = compare_sources(args.expect_sources, runs_dir, verdicts)
+        table = matches_table(str(args.expect_sources), matches)
+        print()
+        print(table)
+        (args.reports or kit / "reports").mkdir(parents=True, exist_ok=True)
+        (args.reports or kit / "reports").joinpath("sources.txt").write_text(table + "\n")
+        failed = failed or not all(m.ok for m in matches)
     if args.compare:
         pins = config.stock_pins.get(base_version)
         if pins is None:
             raise KitError(f"--compare: no known-good pins for stock tilelang {base_version} in verify/verify.toml")
-        stock_env, stock_info, stock = run_one(f"pypi-{base_version}", [f"tilelang=={base_version}", *pins], args,
+        stock_env, stock_info, stock, _ = run_one(f"pypi-{base_version}", [f"tilelang=={base_version}", *pins], args,
                                                config, kit, variants, targets, ctx_base)
         print()
         print(terminal_table(stock_info, stock))

@@ -52,7 +52,12 @@ class RunContext:
 
 
 def slug(variant: Variant) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", variant.name).strip("_")
+    return slug_name(variant.name)
+
+
+def slug_name(name: str) -> str:
+    """A variant name as a folder name (its run folder, and its folder of saved sources)."""
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", name).strip("_")
 
 
 def split_log(text: str) -> dict[str, str]:

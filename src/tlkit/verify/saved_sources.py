@@ -1,0 +1,139 @@
+"""Generated CUDA sources kept as data: save them from one verify run (the stock wheel's, as test data),
+then check a later run (the kit wheel's) against them, variant by variant and target by target."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlkit.errors import KitError
+from tlkit.verify.assess import Verdict
+from tlkit.verify.runner import slug_name
+from tlkit.verify.worker import normalized_source
+
+MANIFEST = "manifest.json"
+IDENTICAL = "identical"
+UP_TO_WORKSPACES = "identical up to workspace names"
+SAME_VERDICT = "same verdict, no source here"
+SAME = (IDENTICAL, UP_TO_WORKSPACES, SAME_VERDICT)
+
+
+@dataclass(frozen=True)
+class SourceMatch:
+    variant: str
+    target: str
+    outcome: str  # one of SAME, or DIFFERENT | MISSING
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in SAME
+
+
+def run_source(runs_dir: Path, variant: str, target: str) -> Path:
+    """Where the verify worker wrote the CUDA source of one (variant, target)."""
+    return runs_dir / slug_name(variant) / f"{target}.cu"
+
+
+def save_sources(dest: Path, runs_dir: Path, verdicts: list[Verdict], label: str, command: str) -> int:
+    """Write every compiled (variant, target)'s source under `dest`, with a manifest naming the wheel and
+    the command; a source equal to one already written (sm_120a's usually is sm_120's) is not stored twice.
+    Written beside `dest` and renamed over it, so a failure leaves the old set whole."""
+    dest = dest.resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        entries: dict[str, dict] = {}
+        written: dict[str, str] = {}  # sha256 -> file
+        for v in verdicts:
+            key = f"{v.variant} | {v.target}"
+            if not v.source_sha256:
+                entries[key] = {"status": v.status}
+                continue
+            src = run_source(runs_dir, v.variant, v.target)
+            if not src.is_file():
+                raise KitError(f"{v.variant} {v.target}: compiled, but its source {src} is missing")
+            if v.source_sha256 not in written:
+                rel = Path(slug_name(v.variant)) / f"{v.target}.cu"
+                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, staging / rel)
+                written[v.source_sha256] = rel.as_posix()
+            entries[key] = {"status": v.status, "file": written[v.source_sha256], "sha256": v.source_sha256}
+        manifest = {"wheel": label, "generated_by": command, "entries": entries}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            dest.rename(old)
+            staging.rename(dest)
+            shutil.rmtree(old)
+        else:
+            staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return len(written)
+
+
+def load_manifest(saved: Path) -> dict:
+    path = saved / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise KitError(f"{path}: no such file; generate the saved sources first (see the README)") from None
+    except json.JSONDecodeError as exc:
+        raise KitError(f"{path}: not valid JSON ({exc})") from None
+
+
+def first_difference(a: str, b: str) -> str:
+    for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
+        if x != y:
+            return f"first difference at line {i}: {y.strip()[:80]!r} instead of {x.strip()[:80]!r}"
+    return f"one is a prefix of the other ({len(a.splitlines())} vs {len(b.splitlines())} lines)"
+
+
+def compare_sources(saved: Path, runs_dir: Path, verdicts: list[Verdict]) -> list[SourceMatch]:
+    """One match per (variant, target) of this run; a variant the saved set lacks is MISSING."""
+    entries = load_manifest(saved)["entries"]
+    out = []
+    for v in verdicts:
+        entry = entries.get(f"{v.variant} | {v.target}")
+        if entry is None:
+            out.append(SourceMatch(v.variant, v.target, "MISSING", f"not in {saved / MANIFEST}"))
+            continue
+        if not v.source_sha256:
+            # No source here: fine only where the saved wheel reached the same verdict (e.g. not launchable,
+            # which the stock wheel finds from the cubin and the kit's wheel refuses at compile time).
+            same = entry["status"] == v.status
+            out.append(SourceMatch(v.variant, v.target, SAME_VERDICT if same else "DIFFERENT",
+                                   f"saved: {entry['status']}, now: {v.status}"))
+            continue
+        if "file" not in entry:
+            out.append(SourceMatch(v.variant, v.target, "DIFFERENT", f"saved: {entry['status']} without a source"))
+            continue
+        expected = (saved / entry["file"]).read_text()
+        got = run_source(runs_dir, v.variant, v.target).read_text()
+        if got == expected:
+            out.append(SourceMatch(v.variant, v.target, IDENTICAL))
+        elif normalized_source(got) == normalized_source(expected):
+            out.append(SourceMatch(v.variant, v.target, UP_TO_WORKSPACES))
+        else:
+            out.append(SourceMatch(v.variant, v.target, "DIFFERENT", first_difference(expected, got)))
+    return out
+
+
+def matches_table(saved_label: str, matches: list[SourceMatch]) -> str:
+    rows = [(m.variant, m.target, m.outcome, m.detail) for m in matches]
+    widths = [max(len(r[i]) for r in [("variant", "target", "source", ""), *rows]) for i in range(3)]
+    head = f"generated CUDA source against the saved sources of {saved_label}"
+    header = "  ".join(c.ljust(w) for c, w in zip(("variant", "target", "source"), widths, strict=True))
+    lines = [head, header.rstrip()]
+    lines += ["  ".join([*(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)), r[3]]).rstrip() for r in rows]
+    counts: dict[str, int] = {}
+    for m in matches:
+        counts[m.outcome] = counts.get(m.outcome, 0) + 1
+    lines.append("summary: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return "\n".join(lines)
