@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,12 @@ def test_the_saved_stock_sources_cover_every_variant_and_target():
     for entry in manifest["entries"].values():
         if "file" in entry:
             assert hashlib.sha256((saved / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+
+
+def test_verify_refuses_a_missing_source_set_before_it_runs_anything(tmp_path):
+    """`verify-sm120 --expect-sources DIR` names the missing manifest at once (no venv, no toolchain)."""
+    res = subprocess.run([sys.executable, "-m", "tlkit", "verify-sm120", "--pypi", "0.1.14", "--expect-sources",
+                          str(tmp_path / "none")], capture_output=True, text=True, cwd=KIT, timeout=60)
+    assert res.returncode != 0
+    assert f"{tmp_path / 'none' / MANIFEST}: no such file" in res.stderr
+    assert not (tmp_path / "none").exists()

@@ -18,7 +18,7 @@ from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.config import VerifyConfig, load_config
 from tlkit.verify.report import RunInfo, compare_table, terminal_table, write_reports
 from tlkit.verify.runner import RunContext, run_matrix
-from tlkit.verify.saved_sources import compare_sources, matches_table, save_sources
+from tlkit.verify.saved_sources import compare_sources, load_manifest, matches_table, save_sources
 from tlkit.verify.smem import load_limits
 from tlkit.verify.variants import Variant, load_variants
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
@@ -119,6 +119,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     config = load_config(kit / "verify" / "verify.toml")
     targets = args.targets.split(",") if args.targets else list(config.targets)
     variants = select_variants(args, kit)
+    if args.expect_sources:
+        load_manifest(args.expect_sources)  # a missing or broken set fails now, not after the matrix
     module = (args.kernels or kit / "verify" / "kernels.py").resolve()
     if not module.is_file():
         raise KitError(f"--kernels {module}: no such file")
