@@ -12,16 +12,21 @@ disagreement. Errors the stock wheel would raise as well (a random tile TileLang
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import random
-import re
 import sys
 import time
 
 THREADS = (32, 64, 128, 256)
 FLOATS = ("float16", "bfloat16", "float32")
-WORKSPACE = re.compile(r"\bworkspace(?:_\d+)?\b")
+# The verify worker's workspace renumbering (stdlib only, so it loads in the venv under test too).
+_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "tlkit", "verify", "worker.py")
+_spec = importlib.util.spec_from_file_location("tlkit_verify_worker", _WORKER)
+_worker = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_worker)
+normalized_source = _worker.normalized_source
 
 
 def elementwise(rng, T):
@@ -152,11 +157,7 @@ def compile_one(tilelang, T, target, index, seed, pass_configs):
     result = {"index": index, "family": family.__name__, "params": params}
     try:
         kernel = tilelang.compile(func, target=target, pass_configs=pass_configs)
-        source = kernel.get_kernel_source()
-        order = {}
-        for name in WORKSPACE.findall(source):
-            order.setdefault(name, f"workspace#{len(order)}")
-        normalized = WORKSPACE.sub(lambda m: order[m.group(0)], source)
+        normalized = normalized_source(kernel.get_kernel_source())
         result.update(outcome="ok", sha256=hashlib.sha256(normalized.encode()).hexdigest())
     except Exception as exc:  # an outcome to report, not a crash of the fuzzer
         trip = type(exc).__name__ in ("LoopGuardError", "CompileTimeoutError")

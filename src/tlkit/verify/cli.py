@@ -134,6 +134,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 "PYTHONUNBUFFERED": "1"},
     }
     slot, install, base_version = subject_install(args, config, kit)
+    reports = args.reports or kit / "reports"
     env_info, info, verdicts, runs_dir = run_one(slot, install, args, config, kit, variants, targets, ctx_base)
     print()
     print(terminal_table(info, verdicts))
@@ -147,8 +148,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         table = matches_table(str(args.expect_sources), matches)
         print()
         print(table)
-        (args.reports or kit / "reports").mkdir(parents=True, exist_ok=True)
-        (args.reports or kit / "reports").joinpath("sources.txt").write_text(table + "\n")
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / "sources.txt").write_text(table + "\n")
         failed = failed or not all(m.ok for m in matches)
     if args.compare:
         pins = config.stock_pins.get(base_version)
@@ -161,7 +162,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print()
         table = compare_table(env_info.label, stock_env.label, verdicts, stock)
         print(table)
-        (args.reports or kit / "reports").mkdir(parents=True, exist_ok=True)
-        (args.reports or kit / "reports").joinpath("compare.txt").write_text(table + "\n")
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / "compare.txt").write_text(table + "\n")
     sys.stdout.flush()
     return 1 if failed else 0
