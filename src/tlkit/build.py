@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -146,7 +145,3 @@ def stop_build(proc: subprocess.Popen, grace: float = 10.0) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-
-
-def ccache_available() -> bool:
-    return shutil.which("ccache") is not None

@@ -16,13 +16,19 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clean", action="store_true", help="remove the prepared tree and build folder first")
     p.add_argument("--dist", type=Path, help="where the finished wheel goes (default: <kit>/dist)")
     p.add_argument("--work-dir", type=Path, help="prepared trees and build folders (default: <kit>/build)")
+    p.add_argument("--cache-remote", metavar="URL",
+                   help="shared compile cache for ccache: file:/folder, http://host:port/path or redis://host:port "
+                        "(default: $TLKIT_CACHE_REMOTE; '' for none)")
 
 
 def _options(args: argparse.Namespace):
-    from tlkit.pipeline import BuildOptions
+    import os
+
+    from tlkit.pipeline import BuildOptions, resolve_remote
 
     return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
-                        dist=args.dist, work=args.work_dir)
+                        dist=args.dist, work=args.work_dir,
+                        cache_remote=resolve_remote(args.cache_remote, dict(os.environ)))
 
 
 def cmd_build_wheel(args: argparse.Namespace) -> int:

