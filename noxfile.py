@@ -58,6 +58,14 @@ def doctor(session: nox.Session) -> None:
 
 
 @nox.session
+def diagnose(session: nox.Session) -> None:
+    """Say where running processes are stuck: -- PID [PID ...] (each with its descendants; torchrun's PID
+    covers every rank)."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "diagnose", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The default test suite (what .ci/run runs): no GPU, no slow tests."""
     session.install("-q", "-e", ".[test]")

@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("patches-check", help="apply the series to a scratch copy of the pinned source")
     _build_args(p)
     p.set_defaults(func=cmd_patches_check)
+    from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.doctor import add_doctor_parser
     from tlkit.verify.cli import add_verify_parser
     from tlkit.verify.gpu_cli import add_gpu_parser
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     add_verify_parser(sub)
     add_gpu_parser(sub)
     add_doctor_parser(sub)
+    add_diagnose_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -1,0 +1,71 @@
+"""The diagnose command: arguments, live progress, one verdict line per process with its evidence, JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from tlkit.diagnose import proc
+from tlkit.diagnose.evidence import sample_tree
+from tlkit.diagnose.verdict import Verdict, judge
+from tlkit.errors import KitError
+
+
+def _pid(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a PID")
+    return int(text)
+
+
+def add_diagnose_parser(sub) -> None:
+    p = sub.add_parser("diagnose", help="say where running processes (and their children) are stuck")
+    p.add_argument("pids", nargs="+", type=_pid, metavar="PID", help="process IDs; each one's descendants too")
+    p.add_argument("--seconds", type=float, default=3.0, help="sampling window (default 3 s)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the verdicts as JSON ('-': stdout only)")
+    p.add_argument("--no-native", action="store_true", help="Python stacks only (skip py-spy --native)")
+    p.set_defaults(func=cmd_diagnose)
+
+
+def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_sample=None) -> list[Verdict]:
+    """Verdicts for `pids` and their descendants; compilers are evidence of their parent, not verdicts."""
+    if seconds <= 0:
+        raise KitError(f"--seconds must be > 0, got {seconds:g}")
+    sampling = sample_tree(pids, seconds, native, on_sample)
+    verdicts = []
+    for pid, obs in sampling.observed.items():
+        sample = obs.first
+        if pid not in pids and sample is not None and sample.is_compiler():
+            continue
+        verdicts.append(judge(obs, sampling))
+    return verdicts
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    to_json = args.json is not None
+    quiet = to_json and str(args.json) == "-"
+    out = sys.stderr if quiet else sys.stdout
+
+    def progress(k: int, n: int) -> None:
+        if k == 1:
+            print(f"sampling {len(args.pids)} process tree(s) for {args.seconds:g} s ...", file=sys.stderr)
+
+    verdicts = diagnose(args.pids, args.seconds, not args.no_native, progress)
+    for v in verdicts:
+        print(v.line(), file=out)
+        for line in v.evidence:
+            print(f"    {line}", file=out)
+    if to_json:
+        text = json.dumps([asdict(v) for v in verdicts], indent=2, default=str)
+        if quiet:
+            print(text)
+        else:
+            args.json.write_text(text + "\n")
+            print(f"JSON: {args.json}", file=out)
+    missing = [v for v in verdicts if v.kind == "missing"]
+    return 2 if missing else 0
+
+
+__all__ = ["add_diagnose_parser", "diagnose", "proc"]

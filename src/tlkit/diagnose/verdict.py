@@ -1,0 +1,248 @@
+"""From evidence to one verdict per process: compiling, waiting for the GPU, waiting in a collective,
+spinning in Python, sleeping or blocked in I/O; and whether anything moved during the sampling window.
+
+Order of the checks: the kit wheel's state file first (it knows the kernel and stage), then compiler
+children, then the stacks (native frames where py-spy could read them, then Python frames), then CPU time."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from tlkit.diagnose.evidence import Observed, Sampling
+from tlkit.diagnose.stacks import Dump, ThreadStack
+
+GPU_WAIT_NATIVE = ("cuStreamSynchronize", "cudaStreamSynchronize", "cuCtxSynchronize", "cudaDeviceSynchronize",
+                   "cuEventSynchronize", "cudaEventSynchronize", "cuMemcpy", "cudaMemcpy", "cuLaunchKernel",
+                   "cudaLaunchKernel", "cuStreamWaitEvent")
+GPU_WAIT_PYTHON = ("synchronize",)
+COLLECTIVE_FILES = ("distributed_c10d.py",)
+COLLECTIVE_WRAPPERS = ("wrapper", "_wrapper", "inner")
+IO_NATIVE = ("read", "recv", "recvfrom", "recvmsg", "poll", "ppoll", "select", "pselect", "epoll_wait", "accept",
+             "accept4", "__libc_read", "__libc_recv", "connect")
+IO_WCHAN = ("pipe_read", "pipe_wait", "do_select", "do_sys_poll", "ep_poll", "unix_stream_read", "sk_wait_data",
+            "wait_woken", "inet_csk_accept", "n_tty_read", "tty_read")
+COMPILE_PATHS = ("tilelang/jit/", "tilelang/engine/", "tilelang/transform/", "tvm/")
+SPIN_CPU = 0.5
+
+
+@dataclass
+class Verdict:
+    pid: int
+    label: str
+    kind: str  # compiling | gpu | collective | spinning | io | sleeping | not-python | exited | missing | unknown
+    summary: str
+    progressing: bool | None = None
+    evidence: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        status = {True: "PROGRESSING", False: "STUCK", None: ""}[self.progressing]
+        return f"PID {self.label}: " + (f"{status}: " if status else "") + self.summary
+
+
+def _main_stack(dump: Dump, pid: int) -> ThreadStack | None:
+    return next((t for t in dump.threads if t.tid == pid), dump.threads[0] if dump.threads else None)
+
+
+def _native_names(thread: ThreadStack) -> list[str]:
+    return [f.name for f in thread.frames if f.native]
+
+
+def _backend(obs: Observed, dump: Dump) -> str | None:
+    """The process group's backend: from the names of its threads (gloo's are gloo_tcp_loop and
+    pt_gloo_runloop, ProcessGroupNCCL's pt_nccl_watchdg and pt_nccl_heartbt), else from native frames (the
+    waiting thread itself is in c10d::Work::wait, which says neither)."""
+    names = " ".join(t.name for t in obs.last.threads).lower()
+    natives = " ".join(" ".join(_native_names(t)) for t in dump.threads).lower()
+    for text in (names, natives):
+        for backend in ("nccl", "gloo"):
+            if backend in text:
+                return backend
+    return None
+
+
+def _collective(thread: ThreadStack) -> str | None:
+    """The torch.distributed operation the thread is inside, if any (the public API's name)."""
+    for frame in reversed(thread.python_frames()):  # outermost first
+        if frame.file.endswith(COLLECTIVE_FILES) and frame.name not in COLLECTIVE_WRAPPERS:
+            return frame.name
+    if any("c10d::" in name and "wait" in name.lower() for name in _native_names(thread)):
+        return "a collective (c10d::Work::wait)"
+    return None
+
+
+def _gpu_wait(thread: ThreadStack) -> str | None:
+    for name in _native_names(thread):
+        if name.startswith(GPU_WAIT_NATIVE):
+            return name
+    inner = thread.innermost_python()
+    if inner is not None and inner.name in GPU_WAIT_PYTHON and "torch/cuda" in inner.file:
+        return f"torch.cuda.{inner.name}"
+    return None
+
+
+def _compiling_frames(thread: ThreadStack) -> str | None:
+    for frame in thread.python_frames():
+        if any(p in frame.file for p in COMPILE_PATHS):
+            return frame.text()
+    return None
+
+
+def _signature(dump: Dump) -> tuple:
+    return tuple((t.tid, tuple((f.name, f.file, f.line) for f in t.python_frames())) for t in dump.threads)
+
+
+def _state_changed(obs: Observed) -> bool:
+    a, b = obs.state_first or {}, obs.state or {}
+    pick = lambda s: ([c.get("stage") for c in s.get("compiles", [])],  # noqa: E731
+                      (s.get("launches") or {}).get("count"))
+    return pick(a) != pick(b)
+
+
+def _rank(obs: Observed) -> str:
+    dist = (obs.state or {}).get("distributed") or {}
+    rank = dist.get("rank", obs.environ.get("RANK"))
+    world = dist.get("world_size", obs.environ.get("WORLD_SIZE"))
+    if rank is None:
+        return ""
+    return f" rank {rank}" + (f" of {world}" if world is not None else "")
+
+
+def _compilers(obs: Observed, sampling: Sampling) -> list[tuple[Observed, str]]:
+    """Compiler processes below `obs`, with a description."""
+    out = []
+    for other in sampling.observed.values():
+        sample = other.last or other.first
+        if sample is None or not sample.is_compiler():
+            continue
+        parent, seen = sample.ppid, set()
+        while parent not in seen and parent in sampling.observed:
+            if parent == obs.pid:
+                cpu = other.cpu_fraction(sampling.elapsed)
+                out.append((other, f"{sample.compiler_name()} (pid {other.pid}, running {sample.age_seconds():.0f} s, "
+                                   f"{cpu:.0%} CPU)"))
+                break
+            seen.add(parent)
+            parent_sample = sampling.observed[parent].first
+            parent = parent_sample.ppid if parent_sample else -1
+    return out
+
+
+def judge(obs: Observed, sampling: Sampling) -> Verdict:
+    label = obs.first.label if obs.first else str(obs.pid)
+    if obs.gone == "missing":
+        return Verdict(obs.pid, str(obs.pid), "missing", "no such process")
+    if obs.gone == "exited":
+        return Verdict(obs.pid, label, "exited", "exited while being sampled")
+    cpu = obs.cpu_fraction(sampling.elapsed)
+    v = Verdict(obs.pid, label + _rank(obs), "unknown", "")
+    v.evidence.append(f"state {obs.last.state}, {cpu:.0%} CPU over {sampling.elapsed:.1f} s, "
+                      f"{len(obs.last.threads)} thread(s)" + (f", {obs.gpu_mib} MiB on the GPU" if obs.gpu_mib else ""))
+    if not obs.python:
+        v.kind = "not-python"
+        v.summary = f"not a Python process ({obs.last.comm}); {cpu:.0%} CPU, state {obs.last.state}"
+        wchan = next((t.wchan for t in obs.last.threads if t.wchan), "")
+        if wchan:
+            v.evidence.append(f"kernel wait channel: {wchan}")
+        return v
+    dumps = [d for d in obs.dumps if d.error is None]
+    for d in obs.dumps:
+        v.evidence.extend(f"note: {n}" for n in d.notes)
+    if not dumps:
+        error = obs.dumps[0].error if obs.dumps else "no stacks"
+        v.evidence.append(f"stacks: {error}")
+    moved = _state_changed(obs) or (len(dumps) >= 2 and _signature(dumps[0]) != _signature(dumps[-1]))
+    v.progressing = moved
+    state = obs.state or {}
+
+    # 1. compiling (kit wheel's state file, then compiler children, then stacks)
+    compilers = _compilers(obs, sampling)
+    compiles = state.get("compiles") or []
+    if compiles:
+        c = compiles[0]
+        since = time.time() - float(c.get("started") or time.time())
+        v.kind = "compiling"
+        factory = f" (jit factory {c['factory']})" if c.get("factory") else ""
+        v.summary = (f"compiling kernel `{c.get('kernel') or '?'}`{factory} for {c.get('target') or '?'}, "
+                     f"stage {c.get('stage')}, for {since:.0f} s")
+        v.details["compile"] = c
+    elif compilers:
+        v.kind = "compiling"
+        v.summary = "compiling: waiting for " + ", ".join(text for _o, text in compilers)
+    if compilers:
+        v.evidence.extend(f"compiler child: {text}" for _o, text in compilers)
+        v.details["compilers"] = [o.pid for o, _t in compilers]
+        if not moved and not any(o.cpu_fraction(sampling.elapsed) > 0.05 for o, _t in compilers):
+            v.progressing = False
+        elif any(o.cpu_fraction(sampling.elapsed) > 0.05 for o, _t in compilers):
+            v.progressing = True
+    stall = state.get("stall")
+    if stall:
+        first = stall.get("first_pending") or {}
+        v.evidence.append(f"launch watchdog: {first.get('kernel')} ({first.get('factory')}) pending for "
+                          f"{first.get('age_s')} s; {stall.get('verdict')}; report {stall.get('report')}")
+    pending = (state.get("launches") or {}).get("pending") or []
+    if pending:
+        p = pending[0]
+        v.evidence.append(f"oldest pending TileLang launch: #{p.get('seq')} {p.get('kernel')} ({p.get('factory')}), "
+                          f"{p.get('age_s')} s old at the last state write")
+    if v.kind == "compiling":
+        _add_stacks(v, dumps, obs.pid)
+        return v
+
+    thread = _main_stack(dumps[-1], obs.pid) if dumps else None
+    threads = list(dumps[-1].threads) if dumps else []
+    # 2. waiting for the GPU, 3. in a collective: any thread, the main thread first
+    ordered = ([thread] if thread else []) + [t for t in threads if t is not thread]
+    for t in ordered:
+        gpu = _gpu_wait(t)
+        op = _collective(t)
+        if op is not None:
+            backend = (_backend(obs, dumps[-1]) or (state.get("distributed") or {}).get("backend")
+                       or "backend not seen")
+            v.kind = "collective"
+            v.summary = f"waiting in a collective: torch.distributed {op} ({backend}{_rank(obs)})"
+            v.details.update(operation=op, backend=backend, thread=t.tid)
+            break
+        if gpu is not None:
+            v.kind = "gpu"
+            pend = (f"; pending TileLang launch {pending[0].get('kernel')} ({pending[0].get('factory')})"
+                    if pending else "")
+            v.summary = f"waiting for the GPU in {gpu}{pend}"
+            v.details.update(call=gpu, thread=t.tid)
+            break
+    if v.kind == "unknown" and thread is not None:
+        where = _compiling_frames(thread)
+        inner = thread.innermost_python()
+        natives = _native_names(thread)
+        wchan = next((ts.wchan for ts in obs.last.threads if ts.tid == obs.pid), "")
+        if cpu >= SPIN_CPU and inner is not None:
+            v.kind = "spinning"
+            v.summary = f"spinning in Python at {inner.text()}" + (f" (TileLang/TVM code: {where})" if where else "")
+            if len(dumps) >= 2 and not moved:
+                v.summary += f", the same frames in {len(dumps)} samples"
+        elif (natives and natives[0].split("@")[0].lstrip("_") in {n.lstrip("_") for n in IO_NATIVE}) or \
+                wchan.startswith(IO_WCHAN):
+            v.kind = "io"
+            v.summary = f"blocked in I/O ({natives[0] if natives else wchan})" + (
+                f" at {inner.text()}" if inner else "")
+        else:
+            v.kind = "sleeping"
+            v.summary = f"sleeping ({natives[0] if natives else wchan or 'no native frame'})" + (
+                f" at {inner.text()}" if inner else "")
+    elif v.kind == "unknown":
+        v.summary = f"no stacks ({v.evidence[-1]}); {cpu:.0%} CPU"
+    _add_stacks(v, dumps, obs.pid)
+    return v
+
+
+def _add_stacks(v: Verdict, dumps: list[Dump], pid: int) -> None:
+    if not dumps:
+        return
+    for t in dumps[-1].threads:
+        frames = t.frames[:8]
+        if not frames:
+            continue
+        head = "main thread" if t.tid == pid else f"thread {t.tid}" + (f" {t.name}" if t.name else "")
+        v.evidence.append(f"{head}: " + " <- ".join(f.text() for f in frames))
