@@ -111,9 +111,16 @@ def git(cwd: Path, *args: str) -> str:
 # The kit wheel in dist/, in a venv made from nothing with torch, and the PyPI nvcc: for the slow tests.
 @pytest.fixture(scope="session")
 def wheel() -> Path:
-    wheels = sorted((KIT / "dist").glob("tilelang-0.1.14+*.whl"), key=lambda p: p.stat().st_mtime)
+    """The wheel the recipe builds now. Asking for the slow tests without it is a failure, not a skip:
+    a run that skipped them would pass while testing nothing (and an older wheel tests another series)."""
+    from tlkit.pipeline import BuildOptions, make_plan
+
+    label = make_plan(BuildOptions()).label
+    dist = Path(os.environ.get("TLKIT_TEST_DIST", KIT / "dist"))  # another folder: for the test of this failure
+    wheels = sorted(dist.glob(f"tilelang-0.1.14+{label}-*.whl"))
     if not wheels:
-        pytest.skip("no kit wheel in dist/: run `nox -s build-wheel` first")
+        pytest.fail(f"no wheel tilelang-0.1.14+{label} (the current recipe and series) in "
+                    f"{dist}: run `nox -s build-wheel` first, then `nox -s tests -- -m slow`", pytrace=False)
     return wheels[-1]
 
 

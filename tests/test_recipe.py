@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,13 @@ def test_unknown_recipe_name_lists_known_ones():
 def test_unknown_cuda_version(tmp_path):
     with pytest.raises(RecipeError, match=r"\[toolchain.12.4\] no toolchain for CUDA 12.4; known: 13.0"):
         load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", "12.4")
+
+
+def test_the_slow_suite_without_its_wheel_fails_and_says_how_to_build_it(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "slow", "-p", "no:cacheprovider",
+                          "tests/test_tilelang_wheel.py::test_wheel_name_label_and_provenance"],
+                         cwd=Path(__file__).parent.parent, capture_output=True, text=True,
+                         env={**os.environ, "TLKIT_TEST_DIST": str(tmp_path)})
+    assert run.returncode != 0, run.stdout
+    assert "run `nox -s build-wheel` first" in run.stdout
+    assert "skipped" not in run.stdout.splitlines()[-1]

@@ -138,3 +138,20 @@ def test_check_reports_conflicts_and_keeps_going(tmp_path, source, patches):
         outcomes = check_series(Path(tmp) / "src", series, EPOCH)
     assert [o.status for o in outcomes] == ["conflicts", "applies"]
     assert outcomes[0].detail == "src/tiny.c: hunk #1 of 1 (@@ -4,7 +4,7 @@) does not apply"
+
+
+def test_a_patch_touching_a_file_the_build_rewrites_is_refused(tmp_path, source, patches):
+    # a hunk on .git_commit.txt (rewritten by every TileLang build) appended to the second patch
+    p = patches / "tinyext" / NAMES[1]
+    text = p.read_text()
+    marker = "\n-- \n" if "\n-- \n" in text else None
+    hunk = ("diff --git a/.git_commit.txt b/.git_commit.txt\nnew file mode 100644\nindex 0000000..d00491f\n"
+            "--- /dev/null\n+++ b/.git_commit.txt\n@@ -0,0 +1 @@\n+1\n")
+    p.write_text(text.replace(marker, "\n" + hunk + marker, 1) if marker else text + hunk)
+    series = load_series(patches, "tinyext", NAMES)
+    with scratch_tree(source, EPOCH, tmp_path) as tmp:
+        outcomes = check_series(Path(tmp) / "src", series, EPOCH)
+    assert [o.status for o in outcomes] == ["applies", "touches build output"]
+    assert ".git_commit.txt is rewritten by every build" in outcomes[1].detail
+    with pytest.raises(PatchError, match=f"patch 2/2 {NAMES[1]} \\(touches build output\\)"):
+        prepare_tree(tmp_path / "w" / "src", source, series, EPOCH, log=lambda *_: None)

@@ -47,7 +47,9 @@ def cmd_patches_check(args: argparse.Namespace) -> int:
 
     outcomes = check_recipe_series(_options(args))
     print(format_outcomes(args.recipe, outcomes))
-    return 1 if any(o.status == "conflicts" for o in outcomes) else 0
+    from tlkit.tree import FAILED
+
+    return 1 if any(o.status in FAILED for o in outcomes) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

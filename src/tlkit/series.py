@@ -25,6 +25,11 @@ class Patch:
     def name(self) -> str:
         return self.path.name
 
+    def files(self) -> list[str]:
+        """The paths this patch changes (from its `diff --git a/X b/X` headers)."""
+        return [line.split()[-1][2:] for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+                if line.startswith("diff --git ")]
+
     def hunks(self, file: str) -> list[tuple[int, str]]:
         """(old start line, hunk header) of each hunk this patch has for `file`."""
         found, current = [], None

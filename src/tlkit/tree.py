@@ -32,7 +32,7 @@ _IDENTITY = {"GIT_AUTHOR_NAME": "tlkit", "GIT_AUTHOR_EMAIL": "tlkit@localhost",
 @dataclass(frozen=True)
 class PatchOutcome:
     patch: Patch
-    status: str  # "applies" | "already upstream" | "conflicts"
+    status: str  # "applies" | "already upstream" | "conflicts" | "touches build output"
     detail: str = ""
 
 
@@ -80,8 +80,15 @@ def _failure_detail(patch: Patch, stderr: str) -> str:
     return (lines[0] if lines else stderr.strip().splitlines()[0] if stderr.strip() else "git am failed")
 
 
+FAILED = ("conflicts", "touches build output")
+
+
 def check_patch(tree: Path, patch: Patch) -> PatchOutcome:
     """Classify a patch against the tree as it is now, without changing it."""
+    rewritten = sorted(set(patch.files()) & set(BUILD_REWRITES))
+    if rewritten:
+        return PatchOutcome(patch, "touches build output",
+                            f"{', '.join(rewritten)} is rewritten by every build: drop its hunks from the patch")
     if git(tree, "apply", "--check", str(patch.path), check=False).returncode == 0:
         return PatchOutcome(patch, "applies")
     if git(tree, "apply", "--check", "--reverse", str(patch.path), check=False).returncode == 0:
@@ -92,6 +99,9 @@ def check_patch(tree: Path, patch: Patch) -> PatchOutcome:
 
 def apply_patch(tree: Path, patch: Patch, position: str, epoch: int) -> None:
     """Commit `patch` on top of the tree with git am; on failure say which patch, file and hunk."""
+    if set(patch.files()) & set(BUILD_REWRITES):
+        outcome = check_patch(tree, patch)
+        raise PatchError(f"patch {position} {patch.name} ({outcome.status}): {outcome.detail}")
     res = git(tree, "am", "--quiet", "--keep-cr", "--committer-date-is-author-date", str(patch.path),
               epoch=epoch, check=False)
     if res.returncode == 0:
