@@ -39,7 +39,7 @@ def test_stock_wheel_subset(tmp_path):
     assert spin["status"] == "timeout"
     assert "killed after 30 s in stage: elaborate" in spin["message"]
     assert "kernels_with_hang.py" in spin["message"] and "spin_kernel" in spin["message"]
-    assert 30 <= spin["seconds"] < 40
+    assert spin["seconds"] >= 30  # killed at the bound, not before (how long the kill took is no promise)
 
     suite = ET.parse(reports / "tilelang-0.1.14" / "verify.xml").getroot()
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")

@@ -1,0 +1,112 @@
+"""Hangs in a user's run name themselves (patch 0009 and `tlkit diagnose`), against the built wheel; run by
+hand (`nox -s tests -- -m slow`). No GPU: compiles are for sm_120, held by the documented fault-injection
+point; ranks run on CPU with gloo under torchrun."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tlkit.diagnose.command import diagnose
+
+pytestmark = pytest.mark.slow
+FIX = Path(__file__).resolve().parent / "fixtures" / "hang"
+GUARD = 600.0  # a bound on waiting for an expected line, so a broken wheel fails instead of hanging the suite
+
+
+def read_until(stream, needle: str) -> list[str]:
+    """Lines of `stream` up to the first containing `needle`."""
+    lines, end = [], time.monotonic() + GUARD
+    while time.monotonic() < end:
+        ready, _, _ = select.select([stream], [], [], end - time.monotonic())
+        if not ready:
+            break
+        line = stream.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"{needle!r} never came; got:\n{''.join(lines)[-3000:]}")
+
+
+@contextlib.contextmanager
+def session(argv: list[str], env: dict[str, str]):
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_a_held_compile_prints_progress_and_diagnose_names_kernel_and_stage(venv, cuda_env, tmp_path):
+    env = {**cuda_env, "TILELANG_COMPILE_PROGRESS_SECONDS": "2", "TILELANG_CACHE_DIR": str(tmp_path / "kc"),
+           "TILELANG_RUNTIME_DIR": str(tmp_path / "run")}
+    with session([str(venv), str(FIX / "held_compile.py")], env) as p:
+        lines = read_until(p.stderr, "tilelang: still compiling kernel")
+        progress = lines[-1]
+        verdicts = diagnose([p.pid], seconds=1.0)
+        state_file = tmp_path / "run" / f"{p.pid}.json"
+        assert state_file.is_file()
+    assert "kernel `scaled_copy_kernel`" in progress and "jit factory scaled_copy(256, 2.0)" in progress
+    assert "for cuda sm_120" in progress and "now in: " in progress and "LayoutInference" in progress
+    assert "no deadline" in progress
+    v = next(v for v in verdicts if v.pid == p.pid)
+    assert v.kind == "compiling", v.line()
+    assert "kernel `scaled_copy_kernel` (jit factory scaled_copy(256, 2.0)) for cuda sm_120" in v.summary
+    assert "LayoutInference" in v.details["compile"]["stage"]
+
+
+def test_torchrun_rank0_held_in_compile_rank1_in_all_reduce_both_named(venv, cuda_env, tmp_path):
+    env = {**cuda_env, "TILELANG_COMPILE_PROGRESS_SECONDS": "2", "TILELANG_CACHE_DIR": str(tmp_path / "kc"),
+           "TILELANG_RUNTIME_DIR": str(tmp_path / "run")}
+    argv = [str(venv), "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(FIX / "rank.py")]
+    with session(argv, env) as launcher:
+        out = read_until(launcher.stderr, "rank 1 entering all_reduce")
+        if not any("tilelang: still compiling" in line for line in out):
+            read_until(launcher.stderr, "tilelang: still compiling")
+        verdicts = diagnose([launcher.pid], seconds=1.5)
+    by_kind = {v.kind: v for v in verdicts}
+    assert "compiling" in by_kind and "collective" in by_kind, "\n".join(v.line() for v in verdicts)
+    compiling, waiting = by_kind["compiling"], by_kind["collective"]
+    assert "rank 0 of 2" in compiling.label and "rank 1 of 2" in waiting.label
+    assert "kernel `scaled_copy_kernel`" in compiling.summary and "LayoutInference" in compiling.summary
+    assert waiting.details["operation"] == "all_reduce" and waiting.details["backend"] == "gloo"
+    assert any(v.pid == launcher.pid for v in verdicts)  # the launcher itself has a verdict too
+
+
+def test_no_compiler_outlives_a_compiling_process_killed_with_sigkill(venv, cuda_env, tmp_path):
+    fifo = tmp_path / "pids"
+    os.mkfifo(fifo)
+    env = {**cuda_env, "TILELANG_CACHE_DIR": str(tmp_path / "kc")}
+    with session([str(venv), str(FIX / "killed_while_compiling.py"), str(fifo), str(tmp_path / "cuda")], env) as p:
+        with open(fifo) as f:  # blocks until the fake nvcc and its child run
+            nvcc, child = (int(x) for x in f.read().split())
+        watchers = [os.pidfd_open(pid) for pid in (nvcc, child)]
+        os.kill(p.pid, signal.SIGKILL)  # the compiling process alone, not its group
+        p.wait()
+        # a pidfd turns readable when its process has ended: no polling
+        outlived = [pid for pid, fd in zip((nvcc, child), watchers, strict=True)
+                    if not select.select([fd], [], [], GUARD)[0]]
+        for fd in watchers:
+            os.close(fd)
+    assert outlived == [], f"compilers {outlived} (nvcc {nvcc}, its child {child}) outlived the killed process"
+
+
+def test_compiles_in_children_forked_under_load_do_not_deadlock(venv, cuda_env, tmp_path):
+    env = {**cuda_env, "TILELANG_CACHE_DIR": str(tmp_path / "kc")}
+    run = subprocess.run([str(venv), str(FIX / "fork_under_load.py"), "12"], capture_output=True, text=True,
+                         env=env, timeout=GUARD)
+    assert run.returncode == 0, run.stderr[-3000:]
+    statuses = [line.split() for line in run.stdout.splitlines()]
+    assert len(statuses) == 12 and all(s[1] == "0" for s in statuses), run.stdout + run.stderr[-2000:]
