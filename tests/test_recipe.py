@@ -44,7 +44,7 @@ def test_shipped_recipe_loads():
          "build.source_date_epoch", "must be int"),
         (lambda s: s.replace('source_date_epoch = 1767225600', 'source_date_epoch = 5'),
          "build.source_date_epoch", "before 1980"),
-        (lambda s: s.replace('"cmake==4.4.5"', '"cmake>=4"'), "build.requires[2]", "pinned with =="),
+        (lambda s: s.replace('"cmake==4.4.5"', '"cmake>=4"'), "build.requires[3]", "pinned with =="),
         (lambda s: s.replace('scheme = "tlkit', 'scheme = "TL_KIT'), "label.scheme", "local label"),
         (lambda s: s.replace('scheme = "tlkit.cu{cuda}', 'scheme = "tlkit.{arch}'), "label.scheme", "only {cuda}"),
         (lambda s: _series(s, '["fix-it.patch"]'), "patches.series[0]", "NNNN-"),

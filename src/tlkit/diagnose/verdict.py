@@ -217,7 +217,9 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
         inner = thread.innermost_python()
         natives = _native_names(thread)
         wchan = next((ts.wchan for ts in obs.last.threads if ts.tid == obs.pid), "")
-        if cpu >= SPIN_CPU and inner is not None:
+        # on a loaded machine a spinning thread gets less than a core, but it is always runnable
+        runnable = all(t.state == "R" for o in (obs.first, obs.last) for t in o.threads if t.tid == obs.pid)
+        if (cpu >= SPIN_CPU or runnable) and inner is not None:
             v.kind = "spinning"
             v.summary = f"spinning in Python at {inner.text()}" + (f" (TileLang/TVM code: {where})" if where else "")
             if len(dumps) >= 2 and not moved:

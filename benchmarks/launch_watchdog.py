@@ -1,0 +1,128 @@
+"""What the launch watchdog (patch 0009) costs at launch, on the GPU present; prints the machine and medians.
+
+Three settings, switched with tilelang.launch_watchdog.configure in one process and taken in turn within each
+round (so drift hits all three alike): "off" (seconds=0), "default" (120 s bound, at most one event pair per
+stream per 2 ms) and "every launch" (an event pair around every launch, sample_ms=0).
+
+1. Small kernel: --launches back-to-back launches of a 1,024-element scale kernel, then one synchronisation;
+   wall time per launch (the host's launch cost, which is what the watchdog adds to).
+2. Model-like sequence: the 29 variants of verify/variants.toml, inputs of verify/gpu.toml's sizes, launched
+   back to back --sequences times, then one synchronisation; wall time per sequence.
+
+Run with the kit wheel's interpreter on a GPU machine, from the kit's root:
+    PYTHONPATH=src:verify python benchmarks/launch_watchdog.py [--launches 10000] [--rounds 7] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT / "src"))
+sys.path.insert(0, str(KIT / "verify"))
+
+import torch  # noqa: E402
+
+import tilelang  # noqa: E402
+from tilelang import launch_watchdog  # noqa: E402
+from tlkit.machine import describe  # noqa: E402
+from tlkit.tomltable import load_toml  # noqa: E402
+from tlkit.verify.variants import load_variants  # noqa: E402
+
+MODES = {"off": {"seconds": 0}, "default": {"seconds": 120, "sample_ms": 2}, "every launch": {"seconds": 120,
+                                                                                            "sample_ms": 0}}
+
+
+def load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def small_kernel():
+    spin = load(KIT / "tests" / "fixtures" / "gpu" / "spin_kernels.py", "spin_kernels")
+    kernel = spin.scale_kernel(1024)
+    x = torch.randn(1024, device="cuda")
+    out = torch.empty_like(x)
+    return lambda: kernel(x, out)
+
+
+def sequence():
+    kernels = load(KIT / "verify" / "kernels.py", "tlkit_kernels")
+    cases = load(KIT / "verify" / "gpu_cases.py", "tlkit_cases")
+    dims = load_toml(KIT / "verify" / "gpu.toml")["dims"]
+    calls = []
+    for variant in load_variants(KIT / "verify" / "variants.toml"):
+        kernel = getattr(kernels, variant.kernel)(**variant.kwargs)
+        case = cases.make_case(variant.kernel, variant.kwargs, dims, "cuda")
+        calls.append((kernel, case.args))
+    return calls
+
+
+def timed(fn, repeat: int) -> float:
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--launches", type=int, default=10000)
+    parser.add_argument("--sequences", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    small = small_kernel()
+    calls = sequence()
+
+    def run_sequence() -> None:
+        for kernel, kargs in calls:
+            kernel(*kargs)
+
+    small_us: dict[str, list[float]] = {m: [] for m in MODES}
+    seq_ms: dict[str, list[float]] = {m: [] for m in MODES}
+    names = list(MODES)
+    for mode in names:  # warm-up: every kernel loaded, every stream seen, in each mode
+        launch_watchdog.configure(**MODES[mode])
+        timed(small, 200)
+        timed(run_sequence, 5)
+    for r in range(args.rounds):
+        for mode in names[r % 3:] + names[:r % 3]:
+            launch_watchdog.configure(**MODES[mode])
+            small_us[mode].append(timed(small, args.launches) / args.launches * 1e6)
+            seq_ms[mode].append(timed(run_sequence, args.sequences) / args.sequences * 1e3)
+    launch_watchdog.configure(**MODES["default"])
+
+    props = torch.cuda.get_device_properties(0)
+    print(f"machine: {describe()}; GPU {props.name}; tilelang {tilelang.__version__}; torch {torch.__version__}")
+    print(f"{args.rounds} rounds; small kernel: {args.launches} launches a round; sequence: {len(calls)} variants, "
+          f"{args.sequences} sequences a round; medians (min-max)")
+    base_small, base_seq = statistics.median(small_us["off"]), statistics.median(seq_ms["off"])
+    rows = [("setting", "small kernel us/launch", "vs off", "sequence ms", "vs off")]
+    for mode in names:
+        s, q = statistics.median(small_us[mode]), statistics.median(seq_ms[mode])
+        rows.append((mode, f"{s:.2f} ({min(small_us[mode]):.2f}-{max(small_us[mode]):.2f})", f"{s / base_small:.3f}",
+                     f"{q:.3f} ({min(seq_ms[mode]):.3f}-{max(seq_ms[mode]):.3f})", f"{q / base_seq:.3f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": describe(), "gpu": props.name, "tilelang": tilelang.__version__,
+                                         "small_us": small_us, "sequence_ms": seq_ms, "variants": len(calls),
+                                         "launches": args.launches, "sequences": args.sequences}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
