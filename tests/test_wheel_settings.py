@@ -41,10 +41,12 @@ def test_tilelang_compile_takes_the_deadline_keyword(probe):
 
 
 def test_shared_memory_check_agrees_with_the_device_at_the_margin(probe):
-    # 100,352 B dynamic + 1,024 B the toolchain adds = 101,376 B, sm_120's limit: compiles; one byte more fails
+    # 101,376 B, sm_120's per-block limit, compiles; one byte more fails (the 1,024 B nvcc reserves in every
+    # kernel are outside that limit: measured at launch on the H200, docs/gpu-h200.md)
     assert "ok" in probe["smem_at_margin"], probe["smem_at_margin"]
     assert probe["smem_one_over"]["is_limit_error"], probe["smem_one_over"]
-    assert "101,377 B of shared memory per block" in probe["smem_one_over"]["message"]
+    assert "needs 101,377 B of shared memory per block (0 static + 101,377 dynamic)" in \
+        probe["smem_one_over"]["message"]
     assert "ok" in probe["smem_check_off"]
     assert "must be 'error', 'warn' or 'off', got 'maybe'" in probe["smem_check_invalid"]["message"]
 

@@ -207,8 +207,13 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
             break
         if gpu is not None:
             v.kind = "gpu"
-            pend = (f"; pending TileLang launch {pending[0].get('kernel')} ({pending[0].get('factory')})"
-                    if pending else "")
+            if stall:  # the launch watchdog's candidates, oldest first
+                names = ", ".join(f"#{c.get('seq')} {c.get('kernel')}" for c in stall.get("candidates") or [])
+                pend = f"; the launch watchdog names {names}" if names else ""
+            elif pending:
+                pend = f"; pending TileLang launch {pending[0].get('kernel')} ({pending[0].get('factory')})"
+            else:
+                pend = ""
             v.summary = f"waiting for the GPU in {gpu}{pend}"
             v.details.update(call=gpu, thread=t.tid)
             break
