@@ -19,19 +19,19 @@ import argparse
 import importlib.util
 import json
 import statistics
-from concurrent.futures import ThreadPoolExecutor
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 sys.path.insert(0, str(KIT / "verify"))
 
-import torch  # noqa: E402
-
 import tilelang  # noqa: E402
+import torch  # noqa: E402
 from tilelang import launch_watchdog  # noqa: E402
+
 from tlkit.machine import describe  # noqa: E402
 from tlkit.tomltable import load_toml  # noqa: E402
 from tlkit.verify.variants import load_variants  # noqa: E402

@@ -51,7 +51,7 @@ def test_a_rank_blocked_in_a_gloo_all_reduce_names_the_collective(tmp_path):
     argv = [sys.executable, str(FIX / "gloo_rank.py")]
     # rank 1 cannot print before rank 0 has joined the group: start it, then rank 0, then read both
     with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE) as r1, \
-            running(argv + ["0", "2", str(store)], "entering all_reduce") as r0:
+            running(argv + ["0", "2", str(store)], "in all_reduce") as r0:
         assert r1.stdout.readline().startswith("joined")
         verdicts = diagnose([r0.pid, r1.pid], seconds=1.5)
     v0, v1 = one(verdicts, r0.pid), one(verdicts, r1.pid)

@@ -31,8 +31,8 @@ def add_diagnose_parser(sub) -> None:
 
 def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_sample=None) -> list[Verdict]:
     """Verdicts for `pids` and their descendants; compilers are evidence of their parent, not verdicts."""
-    if seconds <= 0:
-        raise KitError(f"--seconds must be > 0, got {seconds:g}")
+    if not 0 < seconds < 3600:  # nan fails this too
+        raise KitError(f"--seconds must be more than 0 and less than 3600, got {seconds:g}")
     sampling = sample_tree(pids, seconds, native, on_sample)
     verdicts = []
     for pid, obs in sampling.observed.items():
@@ -45,6 +45,8 @@ def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_samp
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     to_json = args.json is not None
+    if to_json and str(args.json) != "-" and not args.json.parent.is_dir():
+        raise KitError(f"--json {args.json}: the folder {args.json.parent} does not exist")
     quiet = to_json and str(args.json) == "-"
     out = sys.stderr if quiet else sys.stdout
 

@@ -31,11 +31,13 @@ class Observed:
     environ: dict[str, str] = field(default_factory=dict)
     gone: str | None = None  # "missing" (never seen) or "exited" (left during sampling)
     gpu_mib: int | None = None
+    seen: list[float] = field(default_factory=list)  # monotonic time of each /proc read
 
-    def cpu_fraction(self, seconds: float) -> float:
-        if self.first is None or self.last is None or seconds <= 0:
+    def cpu_fraction(self) -> float:
+        """CPU (cores) between this process's own first and last /proc reads."""
+        if self.first is None or self.last is None or len(self.seen) < 2 or self.seen[-1] <= self.seen[0]:
             return 0.0
-        return (self.last.cpu_ticks - self.first.cpu_ticks) / proc.CLOCK_TICKS / seconds
+        return (self.last.cpu_ticks - self.first.cpu_ticks) / proc.CLOCK_TICKS / (self.seen[-1] - self.seen[0])
 
 
 def runtime_dir(env: dict[str, str], uid: int) -> Path:
@@ -97,6 +99,7 @@ class Sampling:
 def _look(obs: Observed, native: bool, first: bool) -> None:
     try:
         sample = proc.sample(obs.pid)
+        obs.seen.append(time.monotonic())
     except ProcessGone:
         obs.gone = "exited" if obs.first is not None else "missing"
         return
@@ -126,6 +129,7 @@ def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
     look (the command prints progress with it)."""
     observed: dict[int, Observed] = {}
     tree = proc.children_map()
+    roots_set = set(roots)
     for root in roots:
         for pid in [root, *proc.descendants(root, tree)]:
             observed.setdefault(pid, Observed(pid))
@@ -145,6 +149,9 @@ def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
     for obs in initial:
         if obs.gone is None:
             _look(obs, native, first=False)
+    # a descendant that ended before it could be read (nvcc's short-lived cicc and ptxas) is no finding
+    for pid in [p for p, o in observed.items() if o.gone == "missing" and p not in roots_set]:
+        del observed[pid]
     elapsed = time.monotonic() - start
     if on_sample:
         on_sample(2, 2)

@@ -14,6 +14,9 @@ COMPILERS = frozenset({"nvcc", "ptxas", "cicc", "cudafe++", "fatbinary", "nvlink
                        "gcc", "cc", "clang", "clang++", "ld", "collect2"})
 
 
+SUPERVISOR = "compiler_supervisor.py"  # the kit wheel's: tvm/contrib/compiler_supervisor.py
+
+
 class ProcessGone(Exception):
     """The process exited (or was never there)."""
 
@@ -43,11 +46,21 @@ class ProcSample:
         shown = " ".join(" ".join(self.argv).split())[:100] if self.argv else self.comm
         return f"{self.pid} ({shown})"
 
+    def _supervised(self) -> list[str]:
+        """The compiler a kit wheel's compiler_supervisor.py runs (python -I -S supervisor.py PPID CMD...)."""
+        names = [os.path.basename(a) for a in self.argv]
+        if SUPERVISOR in names:
+            return self.argv[names.index(SUPERVISOR) + 2:]
+        return []
+
     def is_compiler(self) -> bool:
         names = {self.comm} | {os.path.basename(a) for a in self.argv[:2]}
-        return bool(names & COMPILERS)
+        return bool(names & COMPILERS) or bool(self._supervised())
 
     def compiler_name(self) -> str:
+        supervised = self._supervised()
+        if supervised:
+            return f"{os.path.basename(supervised[0])} (supervised)"
         names = [self.comm] + [os.path.basename(a) for a in self.argv[:2]]
         return next((n for n in names if n in COMPILERS), self.comm)
 

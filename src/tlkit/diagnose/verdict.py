@@ -20,8 +20,8 @@ COLLECTIVE_FILES = ("distributed_c10d.py",)
 COLLECTIVE_WRAPPERS = ("wrapper", "_wrapper", "inner")
 IO_NATIVE = ("read", "recv", "recvfrom", "recvmsg", "poll", "ppoll", "select", "pselect", "epoll_wait", "accept",
              "accept4", "__libc_read", "__libc_recv", "connect")
-IO_WCHAN = ("pipe_read", "pipe_wait", "do_select", "do_sys_poll", "ep_poll", "unix_stream_read", "sk_wait_data",
-            "wait_woken", "inet_csk_accept", "n_tty_read", "tty_read")
+IO_WCHAN = ("pipe_read", "anon_pipe_read", "pipe_wait", "do_select", "do_sys_poll", "ep_poll", "unix_stream_read",
+            "sk_wait_data", "wait_woken", "inet_csk_accept", "n_tty_read", "tty_read")
 COMPILE_PATHS = ("tilelang/jit/", "tilelang/engine/", "tilelang/transform/", "tvm/")
 SPIN_CPU = 0.5
 
@@ -90,7 +90,9 @@ def _compiling_frames(thread: ThreadStack) -> str | None:
 
 
 def _signature(dump: Dump) -> tuple:
-    return tuple((t.tid, tuple((f.name, f.file, f.line) for f in t.python_frames())) for t in dump.threads)
+    """What must change for a thread to count as moving: its Python functions, not the line inside a loop
+    (a spinning loop is seen on its `while` line and its body line in turn)."""
+    return tuple((t.tid, tuple((f.name, f.file) for f in t.python_frames())) for t in dump.threads)
 
 
 def _state_changed(obs: Observed) -> bool:
@@ -119,7 +121,7 @@ def _compilers(obs: Observed, sampling: Sampling) -> list[tuple[Observed, str]]:
         parent, seen = sample.ppid, set()
         while parent not in seen and parent in sampling.observed:
             if parent == obs.pid:
-                cpu = other.cpu_fraction(sampling.elapsed)
+                cpu = other.cpu_fraction()
                 out.append((other, f"{sample.compiler_name()} (pid {other.pid}, running {sample.age_seconds():.0f} s, "
                                    f"{cpu:.0%} CPU)"))
                 break
@@ -135,7 +137,7 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
         return Verdict(obs.pid, str(obs.pid), "missing", "no such process")
     if obs.gone == "exited":
         return Verdict(obs.pid, label, "exited", "exited while being sampled")
-    cpu = obs.cpu_fraction(sampling.elapsed)
+    cpu = obs.cpu_fraction()
     v = Verdict(obs.pid, label + _rank(obs), "unknown", "")
     v.evidence.append(f"state {obs.last.state}, {cpu:.0%} CPU over {sampling.elapsed:.1f} s, "
                       f"{len(obs.last.threads)} thread(s)" + (f", {obs.gpu_mib} MiB on the GPU" if obs.gpu_mib else ""))
@@ -173,9 +175,9 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
     if compilers:
         v.evidence.extend(f"compiler child: {text}" for _o, text in compilers)
         v.details["compilers"] = [o.pid for o, _t in compilers]
-        if not moved and not any(o.cpu_fraction(sampling.elapsed) > 0.05 for o, _t in compilers):
+        if not moved and not any(o.cpu_fraction() > 0.05 for o, _t in compilers):
             v.progressing = False
-        elif any(o.cpu_fraction(sampling.elapsed) > 0.05 for o, _t in compilers):
+        elif any(o.cpu_fraction() > 0.05 for o, _t in compilers):
             v.progressing = True
     stall = state.get("stall")
     if stall:
@@ -236,6 +238,8 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
                 f" at {inner.text()}" if inner else "")
         else:
             v.kind = "sleeping"
+        if v.kind in ("io", "sleeping"):
+            v.progressing = None  # waiting is what an idle process (a launcher's monitor loop) does too
             v.summary = f"sleeping ({natives[0] if natives else wchan or 'no native frame'})" + (
                 f" at {inner.text()}" if inner else "")
     elif v.kind == "unknown":
