@@ -42,7 +42,7 @@ def test_tilelang_compile_takes_the_deadline_keyword(probe):
 
 def test_shared_memory_check_agrees_with_the_device_at_the_margin(probe):
     # 101,376 B, sm_120's per-block limit, compiles; one byte more fails (the 1,024 B nvcc reserves in every
-    # kernel are outside that limit: measured at launch on the H200, docs/gpu-h200.md)
+    # kernel are outside that limit: measured at launch on the H200, docs/hang-diagnosis.md)
     assert "ok" in probe["smem_at_margin"], probe["smem_at_margin"]
     assert probe["smem_one_over"]["is_limit_error"], probe["smem_one_over"]
     assert "needs 101,377 B of shared memory per block (0 static + 101,377 dynamic)" in \
