@@ -16,7 +16,6 @@ Run with the kit wheel's interpreter on a GPU machine, from the kit's root:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
@@ -35,17 +34,10 @@ from tilelang import launch_watchdog  # noqa: E402
 from tlkit.machine import describe  # noqa: E402
 from tlkit.tomltable import load_toml  # noqa: E402
 from tlkit.verify.variants import load_variants  # noqa: E402
+from tlkit.verify.worker import load_module as load  # noqa: E402
 
 MODES = {"off": {"seconds": 0}, "default": {"seconds": 120, "sample_ms": 2}, "every launch": {"seconds": 120,
                                                                                             "sample_ms": 0}}
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def small_kernel():

@@ -3,16 +3,20 @@ folder, a kit root whose recipe builds it, and helpers for real git trees."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tlkit.diagnose.proc import descendants
 from tlkit.paths import cache_root
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify.venv import create_venv
@@ -100,6 +104,25 @@ def find_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
     return folder
+
+
+@contextlib.contextmanager
+def process_tree(argv: list[str], **popen_kwargs) -> Iterator[subprocess.Popen]:
+    """`argv` started in a session of its own (text pipes as asked); afterwards it and every descendant are
+    killed, also those in sessions of their own (torchrun's ranks), so nothing it started outlives the test."""
+    proc = subprocess.Popen(argv, text=True, start_new_session=True, **popen_kwargs)
+    try:
+        yield proc
+    finally:
+        for pid in [proc.pid, *descendants(proc.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from conftest import process_tree
 
 from tlkit.diagnose.command import diagnose
 
@@ -18,19 +18,13 @@ FIX = Path(__file__).parent / "fixtures" / "diagnose"
 
 @contextlib.contextmanager
 def running(argv: list[str], ready: str | None, **kwargs) -> Iterator[subprocess.Popen]:
-    """Start `argv` in its own session and (unless `ready` is None) wait until it prints a line starting with
-    `ready`; kill its whole session afterwards, so nothing it started outlives the test."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True, **kwargs)
-    try:
+    """`argv` as a process tree (conftest.process_tree) that, unless `ready` is None, has printed a line
+    starting with `ready`."""
+    with process_tree(argv, stdout=subprocess.PIPE, **kwargs) as proc:
         if ready is not None:
             line = proc.stdout.readline()
             assert line.startswith(ready), f"{argv}: expected {ready!r}, got {line!r}"
         yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
 
 
 def one(verdicts, pid):
@@ -81,19 +75,14 @@ def test_a_pid_that_does_not_exist_gets_one_line():
 
 
 def test_a_process_that_exits_while_sampled_is_said_to_have_exited():
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    with process_tree([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE) as proc:
 
-    def end_it(k: int, _n: int) -> None:
-        if k == 1:  # after the first look: the process ends before the second
-            proc.stdin.close()
-            proc.wait()
+        def end_it(k: int, _n: int) -> None:
+            if k == 1:  # after the first look: the process ends before the second
+                proc.stdin.close()
+                proc.wait()
 
-    try:
         v = one(diagnose([proc.pid], seconds=0.5, on_sample=end_it), proc.pid)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
     assert v.kind == "exited"
     assert v.line().endswith("exited while being sampled")
 

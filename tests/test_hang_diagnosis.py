@@ -4,7 +4,6 @@ point; ranks run on CPU with gloo under torchrun."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import select
@@ -14,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import process_tree
 
 from tlkit.diagnose.command import diagnose
-from tlkit.diagnose.proc import descendants
 
 pytestmark = pytest.mark.slow
 FIX = Path(__file__).resolve().parent / "fixtures" / "hang"
@@ -39,20 +38,8 @@ def read_until(stream, needle: str) -> list[str]:
     raise AssertionError(f"{needle!r} never came; got:\n{''.join(lines)[-3000:]}")
 
 
-@contextlib.contextmanager
 def session(argv: list[str], env: dict[str, str]):
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
-    try:
-        yield proc
-    finally:
-        # torchrun starts each rank in a session of its own: kill the whole tree, not only this group
-        for pid in [proc.pid, *descendants(proc.pid)]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    return process_tree(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
 def test_a_held_compile_prints_progress_and_diagnose_names_kernel_and_stage(venv, cuda_env, tmp_path):

@@ -83,12 +83,19 @@ def _failure_detail(patch: Patch, stderr: str) -> str:
 FAILED = ("conflicts", "touches build output")
 
 
+def _touches_build_output(patch: Patch) -> PatchOutcome | None:
+    rewritten = sorted(set(patch.files()) & set(BUILD_REWRITES))
+    if not rewritten:
+        return None
+    return PatchOutcome(patch, "touches build output",
+                        f"{', '.join(rewritten)} is rewritten by every build: drop its hunks from the patch")
+
+
 def check_patch(tree: Path, patch: Patch) -> PatchOutcome:
     """Classify a patch against the tree as it is now, without changing it."""
-    rewritten = sorted(set(patch.files()) & set(BUILD_REWRITES))
-    if rewritten:
-        return PatchOutcome(patch, "touches build output",
-                            f"{', '.join(rewritten)} is rewritten by every build: drop its hunks from the patch")
+    refused = _touches_build_output(patch)
+    if refused is not None:
+        return refused
     if git(tree, "apply", "--check", str(patch.path), check=False).returncode == 0:
         return PatchOutcome(patch, "applies")
     if git(tree, "apply", "--check", "--reverse", str(patch.path), check=False).returncode == 0:
@@ -99,9 +106,9 @@ def check_patch(tree: Path, patch: Patch) -> PatchOutcome:
 
 def apply_patch(tree: Path, patch: Patch, position: str, epoch: int) -> None:
     """Commit `patch` on top of the tree with git am; on failure say which patch, file and hunk."""
-    if set(patch.files()) & set(BUILD_REWRITES):
-        outcome = check_patch(tree, patch)
-        raise PatchError(f"patch {position} {patch.name} ({outcome.status}): {outcome.detail}")
+    refused = _touches_build_output(patch)
+    if refused is not None:
+        raise PatchError(f"patch {position} {patch.name} ({refused.status}): {refused.detail}")
     res = git(tree, "am", "--quiet", "--keep-cr", "--committer-date-is-author-date", str(patch.path),
               epoch=epoch, check=False)
     if res.returncode == 0:

@@ -8,7 +8,6 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from tlkit.diagnose import proc
 from tlkit.diagnose.evidence import sample_tree
 from tlkit.diagnose.verdict import Verdict, judge
 from tlkit.errors import KitError
@@ -69,5 +68,3 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     missing = [v for v in verdicts if v.kind == "missing"]
     return 2 if missing else 0
 
-
-__all__ = ["add_diagnose_parser", "diagnose", "proc"]

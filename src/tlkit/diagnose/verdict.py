@@ -175,10 +175,11 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
     if compilers:
         v.evidence.extend(f"compiler child: {text}" for _o, text in compilers)
         v.details["compilers"] = [o.pid for o, _t in compilers]
-        if not moved and not any(o.cpu_fraction() > 0.05 for o, _t in compilers):
-            v.progressing = False
-        elif any(o.cpu_fraction() > 0.05 for o, _t in compilers):
+        working = any(o.cpu_fraction() > 0.05 for o, _t in compilers)
+        if working:
             v.progressing = True
+        elif not moved:
+            v.progressing = False
     stall = state.get("stall")
     if stall:
         first = stall.get("first_pending") or {}
