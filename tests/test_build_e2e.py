@@ -3,6 +3,7 @@ scikit-build-core + CMake + ninja, auditwheel repair, label, pins, provenance, r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -13,8 +14,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import TINY, make_sdist, write_recipe
+from conftest import TINY, make_sdist, process_tree, write_recipe
 
+from tlkit.diagnose.proc import descendants
 from tlkit.errors import FetchError
 from tlkit.pipeline import BuildOptions, build_wheel
 from tlkit.series import load_series
@@ -93,29 +95,42 @@ def _release(fifo: Path) -> bool:
     return True
 
 
+def _tiny_build_cmd(kit: Path, find_links: Path) -> list[str]:
+    _, sha = make_sdist(TINY, find_links)
+    write_recipe(kit, "tiny", sha, sorted(p.name for p in (kit / "patches" / "tinyext").glob("*.patch")))
+    return [sys.executable, "-m", "tlkit", "build-wheel", "--recipe", "tiny", "--jobs", "1",
+            "--dist", str(kit / "dist"), "--work-dir", str(kit / "build")]
+
+
+@contextlib.contextmanager
+def held_build(cmd: list[str], env: dict[str, str], fifo: Path):
+    """The build started and held in its compile step (the fixture's FIFO hook); afterwards the hook is
+    released if anything still reads it, and every process left is killed."""
+    os.mkfifo(fifo)
+    os.mkfifo(f"{fifo}.started")
+    with process_tree(cmd, env={**env, "TINY_WAIT_FIFO": str(fifo)}, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE) as proc:
+        started = os.open(f"{fifo}.started", os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            ready, _, _ = select.select([started], [], [], 600)  # a bound, not a delay: returns when the hook writes
+            assert ready, "the build never reached the test hook"
+        finally:
+            os.close(started)
+        try:
+            yield proc
+        finally:
+            _release(fifo)
+
+
 def test_ctrl_c_then_rerun_resumes(kit, find_links, shared_cache, tmp_path):
     """SIGINT in the middle of the compile step: exit 130, no wheel, build folder kept; the same command
     again finishes the build in that folder."""
-    _, sha = make_sdist(TINY, find_links)
-    write_recipe(kit, "tiny", sha, sorted(p.name for p in (kit / "patches" / "tinyext").glob("*.patch")))
+    cmd = _tiny_build_cmd(kit, find_links)
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache)}
     fifo = tmp_path / "hold"
-    os.mkfifo(fifo)
-    os.mkfifo(f"{fifo}.started")
-    cmd = [sys.executable, "-m", "tlkit", "build-wheel", "--recipe", "tiny", "--jobs", "1",
-           "--dist", str(kit / "dist"), "--work-dir", str(kit / "build")]
-    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache), "TINY_WAIT_FIFO": str(fifo)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    started = os.open(f"{fifo}.started", os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        ready, _, _ = select.select([started], [], [], 600)  # a bound, not a delay: returns when the hook writes
-        assert ready, "the build never reached the test hook"
-    finally:
-        os.close(started)
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
+    with held_build(cmd, env, fifo) as proc:
+        os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=120)
-    finally:
         outlived = _release(fifo)
     assert not outlived, "a build process (the blocked hook) outlived the interrupted build"
     assert proc.returncode == 130, err
@@ -124,8 +139,115 @@ def test_ctrl_c_then_rerun_resumes(kit, find_links, shared_cache, tmp_path):
     assert (kit / "build" / "tiny-cu13.2" / "src" / "build" / "CMakeCache.txt").is_file()
     assert "# interrupted" in (kit / "build" / "tiny-cu13.2" / "logs" / "build.log").read_text()
 
-    del env["TINY_WAIT_FIFO"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "tree: reused" in res.stdout
     assert len(list((kit / "dist").glob("tlkit_fixture_ext-1.0.0+*.whl"))) == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_sighup_to_the_kit_stops_the_build_as_ctrl_c_does(kit, find_links, shared_cache, tmp_path, sig):
+    """Issue 14 item 12: the build runs in a session of its own, so a signal to the kit process alone (a
+    closed terminal, a CI cancel) must stop it too: exit 128 + signal, nothing of the build left running."""
+    cmd = _tiny_build_cmd(kit, find_links)
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache)}
+    fifo = tmp_path / "hold"
+    with held_build(cmd, env, fifo) as proc:
+        os.kill(proc.pid, sig)
+        _, err = proc.communicate(timeout=120)
+        outlived = _release(fifo)
+    assert not outlived, "the blocked build step outlived the stopped build"
+    assert proc.returncode == 128 + sig, err
+    assert f"stopped by {signal.Signals(sig).name}: the build folder is kept" in err
+
+
+def test_sigkill_of_the_kit_leaves_no_build_process(kit, find_links, shared_cache, tmp_path):
+    """However the kit dies: its build supervisor (a child subreaper with a parent-death signal) ends every
+    process of the build, and exits only when none is left."""
+    cmd = _tiny_build_cmd(kit, find_links)
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache)}
+    fifo = tmp_path / "hold"
+    with held_build(cmd, env, fifo) as proc:
+        supervisors = [pid for pid in descendants(proc.pid)
+                       if b"tlkit.supervise" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(supervisors) == 1, supervisors
+        pidfd = os.pidfd_open(supervisors[0])
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            ready, _, _ = select.select([pidfd], [], [], 120)  # readable when the supervisor has exited
+        finally:
+            os.close(pidfd)
+        assert ready, "the build supervisor did not end after the kit was killed"
+        outlived = _release(fifo)
+    assert not outlived, "the blocked build step outlived the killed kit"
+
+
+def test_a_second_build_of_the_same_recipe_is_refused_naming_the_first(kit, find_links, shared_cache, tmp_path):
+    """Issue 14 item 11: a second build of the recipe while one runs fails at once with the holder's PID,
+    and the first one's venv, tree and wheel folders are untouched: it finishes with its wheel."""
+    cmd = _tiny_build_cmd(kit, find_links)
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache)}
+    fifo = tmp_path / "hold"
+    with held_build(cmd, env, fifo) as proc:
+        second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        _release(fifo)
+        _, err = proc.communicate(timeout=600)
+    assert second.returncode == 2, second.stderr
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is in use by another tlkit process" in lines[0], second.stderr
+    assert f"pid {proc.pid}," in lines[0] and "the build folder " in lines[0] and "tiny-cu13.2" in lines[0]
+    assert proc.returncode == 0, err
+    assert len(list((kit / "dist").glob("tlkit_fixture_ext-1.0.0+*.whl"))) == 1
+
+
+def test_builds_sharing_a_new_cache_make_its_venv_and_toolchain_once(kit, find_links, tmp_path):
+    """Two builds of two recipes at once, on an empty cache: one makes the build venv and the toolchain,
+    the other waits for it (no venv deleted under a running build, no rename race); both give wheels."""
+    cmd = _tiny_build_cmd(kit, find_links)
+    other = kit / "recipes" / "tiny2.toml"
+    other.write_text((kit / "recipes" / "tiny.toml").read_text())
+    cache = tmp_path / "fresh-cache"
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(cache)}
+    cmd2 = [*cmd[:cmd.index("--recipe") + 1], "tiny2", *cmd[cmd.index("--recipe") + 2:]]
+    with process_tree(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as one, \
+            process_tree(cmd2, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as two:
+        out1, err1 = one.communicate(timeout=1800)
+        out2, err2 = two.communicate(timeout=1800)
+    assert one.returncode == 0 and two.returncode == 0, err1 + err2
+    assert (out1 + out2).count("build env: creating") == 1, out1 + out2
+    assert (out1 + out2).count("toolchain: installing") == 1, out1 + out2
+    assert len(list((kit / "dist").glob("tlkit_fixture_ext-1.0.0+*.whl"))) == 1  # same name, same bytes
+
+
+def test_missing_host_compiler_is_one_line_before_any_work(kit, find_links, tmp_path):
+    cmd = _tiny_build_cmd(kit, find_links)
+    cache = tmp_path / "cache"
+    base = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(cache)}
+    bad_cxx = subprocess.run(cmd, env={**base, "CXX": "/nonexistent/c++"}, capture_output=True, text=True)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    no_path = subprocess.run(cmd, env={**base, "PATH": str(empty)}, capture_output=True, text=True)
+    assert bad_cxx.returncode == 2 and bad_cxx.stderr.strip().splitlines() == [
+        "tlkit: error: the C++ compiler $CXX=/nonexistent/c++ is not there or not executable; fix $CXX or unset it"]
+    assert no_path.returncode == 2 and len(no_path.stderr.strip().splitlines()) == 1, no_path.stderr
+    assert "no C compiler found on PATH (looked for cc, gcc, clang)" in no_path.stderr
+    assert not cache.exists() and not (kit / "build").exists()  # nothing fetched, nothing made
+
+
+def test_full_dist_folder_is_one_line_and_leaves_nothing(kit, find_links, shared_cache, tmp_path):
+    """A dist folder on a full file system (a 4 KiB tmpfs in a private mount namespace): one line naming
+    the wheel's path and the reason, and no partial file left there."""
+    cmd = _tiny_build_cmd(kit, find_links)
+    dist = tmp_path / "full-dist"
+    dist.mkdir()
+    cmd[cmd.index("--dist") + 1] = str(dist)
+    script = 'mount -t tmpfs -o size=4k tmpfs "$0" || exit 99; "$@"; rc=$?; echo "left: $(ls -A "$0")"; exit $rc'
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache)}
+    res = subprocess.run(["unshare", "-rm", "sh", "-c", script, str(dist), *cmd], env=env, capture_output=True,
+                         text=True)
+    assert res.returncode == 2, res.stdout[-2000:] + res.stderr[-2000:]
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"tlkit: error: cannot write {dist}/tlkit_fixture_ext-1.0.0+") and last.endswith(
+        ".whl: No space left on device"), last
+    assert res.stdout.strip().splitlines()[-1] == "left:", res.stdout[-500:]

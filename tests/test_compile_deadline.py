@@ -60,3 +60,28 @@ def test_hang_ends_with_compile_timeout_error(venv, cuda_env, tmp_path, stage):
     assert result["fake_compiler_pids_alive"] == [] and result["children"] == []
     assert result["lock_free"]
     assert result["next_compile"] == "ok"
+
+
+def test_upstream_nvcc_timeout_still_bounds_each_nvcc_run(venv, cuda_env, tmp_path):
+    """TILELANG_COMPILE_TIMEOUT_SECONDS keeps upstream's meaning with the deadline off: the hung nvcc is
+    killed with its child at that bound and the compile raises upstream's RuntimeError."""
+    result = run_driver(venv, "nvcc", 0, tmp_path, {**cuda_env, "TILELANG_COMPILE_TIMEOUT_SECONDS": "3"})
+    assert result["error_type"] == "RuntimeError", (result["error_type"], result["message"])
+    assert "NVCC compilation timed out after 3" in result["message"]
+    assert result["elapsed"] >= 3
+    assert result["fake_compiler_pids_alive"] == [] and result["children"] == []
+    assert result["next_compile"] == "ok"
+
+
+def test_deadlines_expiring_at_random_points_leave_no_lock_held(venv, cuda_env, tmp_path):
+    """Issue 14 item 8: the asynchronous interrupt is kept for Python code without a pass boundary, sent
+    only when the compiling thread is outside lock-taking code. 100 deadlines at random points, then every
+    lock reachable from TileLang, TVM and logging is free and the next compile works."""
+    fixture = Path(__file__).resolve().parent / "fixtures" / "hang" / "random_expirations.py"
+    proc = subprocess.run([str(venv), str(fixture), "100", "2328"], capture_output=True, text=True,
+                          env={**cuda_env, "TILELANG_CACHE_DIR": str(tmp_path / "kc")}, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["compiles"] == 100 and result["last_compile_ok"]
+    # The deadlines really landed at many points: most compiles timed out, in more than one stage.
+    assert result["timeouts"] >= 50 and len(result["stages"]) >= 2, result

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tlkit.toolchain import Toolchain
 
 GIB = 1 << 30
 MEM_PER_JOB = 2 * GIB  # TileLang's heaviest translation units peak near 1 GiB; keep headroom
+STOP_GRACE_SECONDS = 10.0  # ninja and the compilers stop on SIGINT within this; SIGKILL after it
 
 
 def available_memory() -> int:
@@ -69,8 +71,10 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
         for key in sorted(k for k in env if k.startswith(("CUDA", "WITH_PIP", "CMAKE", "USE_", "NO_", "SOURCE"))):
             logf.write(f"# env {key}={env[key]}\n")
         logf.flush()
-        # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build tree (stop_build).
-        proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build (stop_build). Under the
+        # supervisor, no process of the build outlives this one, however this one ends.
+        supervised = [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(STOP_GRACE_SECONDS), "--", *cmd]
+        proc = subprocess.Popen(supervised, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, errors="replace", bufsize=1, start_new_session=True)
         try:
             assert proc.stdout is not None
@@ -96,52 +100,9 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
     return wheels[0]
 
 
-def _descendants(root: int) -> dict[int, str]:
-    """pid -> start time of every process below `root` (Linux /proc); ninja puts each job in a process
-    group of its own, so signalling the build's group alone would miss the compilers."""
-    parent: dict[int, int] = {}
-    start: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(entry)], start[int(entry)] = int(fields[1]), fields[19]
-    found: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, ppid in parent.items():
-            if ppid == pid and child not in found:
-                found[child] = start[child]
-                frontier.append(child)
-    return found
-
-
-def _alive(pid: int, started: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19] == started
-    except OSError:
-        return False
-
-
-def stop_build(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGINT to the build and every process under it, then SIGKILL to whatever is still there after
-    `grace` seconds; nothing of the build outlives this call."""
-    tree = _descendants(proc.pid)
-    for pid in [proc.pid, *tree]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    for pid, started in tree.items():
-        if _alive(pid, started):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+def stop_build(proc: subprocess.Popen) -> None:
+    """Stop the build: its supervisor sends SIGINT to every process of the build, SIGKILL to what is left
+    after STOP_GRACE_SECONDS, and exits when none is left (supervise.py)."""
     with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, signal.SIGINT)
     proc.wait()

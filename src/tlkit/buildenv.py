@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tlkit.errors import KitError
+from tlkit.locks import exclusive
 
 READY = ".tlkit-ready"
 
@@ -41,7 +42,11 @@ def make_venv(env: Path, requirements: list[str] | tuple[str, ...]) -> None:
 def ensure_buildenv(requires: tuple[str, ...] | list[str], cache: Path, log=print) -> Path:
     """Return the venv folder; an env without its ready marker (interrupted) is rebuilt."""
     env = cache / "buildenv" / buildenv_key(requires)
-    if not (env / READY).is_file():
-        log(f"build env: creating {env} with {', '.join(requires)}")
-        make_venv(env, requires)
+    if (env / READY).is_file():
+        return env
+    # Made in place (a venv records its own path), so one process makes it while the others wait.
+    with exclusive(env.with_name(env.name + ".lock"), f"the build venv {env}", wait=True, log=log):
+        if not (env / READY).is_file():
+            log(f"build env: creating {env} with {', '.join(requires)}")
+            make_venv(env, requires)
     return env

@@ -31,14 +31,32 @@ def _options(args: argparse.Namespace):
                         cache_remote=resolve_remote(args.cache_remote, dict(os.environ)))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a closed terminal, a CI runner's cancel), handled as Ctrl-C is."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
 def cmd_build_wheel(args: argparse.Namespace) -> int:
+    import signal
+
     from tlkit.pipeline import build_wheel
 
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _terminate)
     try:
         build_wheel(_options(args))
-    except KeyboardInterrupt:
-        print("\ninterrupted: the build folder is kept; run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        why = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(f"\n{why}: the build folder is kept; run the same command again to resume", file=sys.stderr)
+        return 128 + signum
     return 0
 
 

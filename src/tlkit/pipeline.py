@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,7 @@ from tlkit.build import build_environment, default_jobs, run_build
 from tlkit.buildenv import ensure_buildenv
 from tlkit.compilecache import REMOTE_ENV, CompileCache, check_remote_url, find_ccache, prefix_map_flags, probe_remote
 from tlkit.errors import KitError, RecipeError
+from tlkit.locks import exclusive
 from tlkit.paths import cache_root, kit_root
 from tlkit.provenance import provenance
 from tlkit.recipe import Recipe, load_recipe, resolve_recipe
@@ -101,8 +104,36 @@ def resolve_remote(option: str | None, environ: dict[str, str]) -> str | None:
     return check_remote_url(value, REMOTE_ENV) if value else None
 
 
+def find_host_compilers(environ: dict[str, str]) -> None:
+    """Fail before any download or compile when there is no C or C++ compiler (CMake's lookup: $CC / $CXX,
+    else cc / c++ and the usual names on PATH)."""
+    path = environ.get("PATH", "")
+    for lang, var, names in (("C", "CC", ("cc", "gcc", "clang")), ("C++", "CXX", ("c++", "g++", "clang++"))):
+        chosen = environ.get(var, "").split()
+        if chosen:
+            if not shutil.which(chosen[0], path=path):
+                raise KitError(f"the {lang} compiler ${var}={environ[var]} is not there or not executable; "
+                               f"fix ${var} or unset it")
+        elif not any(shutil.which(n, path=path) for n in names):
+            raise KitError(f"no {lang} compiler found on PATH (looked for {', '.join(names)}): install one "
+                           f"(Debian: apt-get install g++) or set ${var}")
+
+
 def build_wheel(opts: BuildOptions, log=print) -> Path:
     plan = make_plan(opts)
+    find_host_compilers(dict(os.environ))
+    # The lock lives in the cache, so that a build that fails before making anything leaves no build folder.
+    lock = plan.cache / "locks" / f"build-{hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]}.lock"
+    with exclusive(lock, f"the build folder {plan.work}", wait=False):
+        try:
+            return _build(plan, opts, log)
+        except OSError as exc:  # a full disk, an unwritable folder: the path and the reason, in one line
+            if exc.filename is None:
+                raise
+            raise KitError(f"cannot write {exc.filename}: {exc.strerror}") from exc
+
+
+def _build(plan: Plan, opts: BuildOptions, log) -> Path:
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")

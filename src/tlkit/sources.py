@@ -72,7 +72,12 @@ def fetch_sdist(source: SdistSource, cache: Path, log=print) -> Path:
         if actual != source.sha256:
             raise FetchError(f"{files[0].name} from the index has sha256 {actual}, the recipe pins "
                              f"{source.sha256}; nothing was kept (truncated download, or a re-upload?)")
-        staged.rename(entry)
+        try:
+            staged.rename(entry)
+        except OSError:
+            if not (entry / files[0].name).is_file():
+                raise
+            # another process published the same pinned entry first: it is the same file (sha256 above)
     return entry / files[0].name
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.errors import KitError, RecipeError
+from tlkit.locks import exclusive
 from tlkit.tomltable import Table, load_toml
 
 READY = ".tlkit-ready"
@@ -73,6 +74,17 @@ def ensure_toolchain(spec: ToolchainSpec, cache: Path, log=print) -> Toolchain:
     """Install the pinned packages into cache/toolchains/<key> (atomically) and verify nvcc."""
     prefix = cache / "toolchains" / spec.key
     if not (prefix / READY).is_file():
+        with exclusive(prefix.with_name(prefix.name + ".lock"), f"the CUDA {spec.cuda} toolchain {prefix}",
+                       wait=True, log=log):
+            _install(spec, prefix, log)
+    root = prefix / "nvidia" / "cu13"
+    version = _check_nvcc(spec, root / "bin" / "nvcc")
+    return Toolchain(spec, prefix, root, version)
+
+
+def _install(spec: ToolchainSpec, prefix: Path, log) -> None:
+    """Install into a staging folder beside `prefix`, check nvcc, rename into place (under the lock)."""
+    if not (prefix / READY).is_file():
         if prefix.exists():
             shutil.rmtree(prefix)  # an incomplete install from an interrupted run
         prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +100,3 @@ def ensure_toolchain(spec: ToolchainSpec, cache: Path, log=print) -> Toolchain:
             _check_nvcc(spec, staged / "nvidia" / "cu13" / "bin" / "nvcc")
             (staged / READY).write_text(" ".join(reqs) + "\n")
             staged.rename(prefix)
-    root = prefix / "nvidia" / "cu13"
-    version = _check_nvcc(spec, root / "bin" / "nvcc")
-    return Toolchain(spec, prefix, root, version)

@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tlkit.errors import BuildError
+from tlkit.errors import BuildError, KitError
 
 PROVENANCE = "tlkit_provenance.json"
 _WHEEL_NAME = re.compile(r"^(?P<dist>[^-]+)-(?P<ver>[^-]+)(-(?P<build>\d[^-]*))?-(?P<tags>[^-]+-[^-]+-[^-]+)\.whl$")
@@ -110,8 +110,11 @@ def finalize_wheel(wheel: Path, dest_dir: Path, *, expect_version: str, label: s
                 info.create_system = 3
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, data, compresslevel=6)
+        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a wheel is for everyone to install
         os.replace(tmp_name, final)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk: the write has no file name of its own
+            raise KitError(f"cannot write {final}: {exc.strerror or exc}") from exc
         raise
     return final

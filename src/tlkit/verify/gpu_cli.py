@@ -22,7 +22,8 @@ from tlkit.verify.cli import select_variants, subject_install
 from tlkit.verify.config import load_config
 from tlkit.verify.gpu_config import GpuConfig, load_gpu_config
 from tlkit.verify.gpu_report import PASSING, GpuRunInfo, compare_table, terminal_table, write_gpu_reports
-from tlkit.verify.gpu_runner import GpuContext, GpuRun, run_gpu_matrix
+from tlkit.verify.gpu_runner import SANITIZER_TOOLS, GpuContext, GpuRun, run_gpu_matrix, sanitize
+from tlkit.verify.smem import limit_for, load_limits
 from tlkit.verify.venv import create_venv
 
 
@@ -58,6 +59,14 @@ def add_gpu_parser(sub) -> None:
     p.add_argument("--jobs", type=int, help="parallel compiles (default: number of cores)")
     p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
     p.add_argument("--fresh-venv", action="store_true", help="recreate the venv even if one matches")
+    p.add_argument("--sm120-source", action="store_true",
+                   help="run the CUDA source TileLang generates for sm_120a (compiled for the GPU present, with "
+                        "sm_120's shared-memory limit applied; Blackwell-only packed helpers run as their scalar "
+                        "fallbacks, and the report names them)")
+    p.add_argument("--sanitize", action="store_true",
+                   help="also launch each variant once under compute-sanitizer racecheck and synccheck; a hazard "
+                        "fails the run")
+    p.add_argument("--sanitizer", type=Path, help="compute-sanitizer to use (default: on PATH, then $CUDA_HOME/bin)")
     p.set_defaults(func=cmd_verify_gpu)
 
 
@@ -80,6 +89,22 @@ def _env(base: dict[str, str], extra_path: tuple[str, ...], cache: Path) -> dict
     return env
 
 
+SOURCE_ARCH = "sm_120a"
+
+
+def find_sanitizer(args, env: dict[str, str]) -> str:
+    if args.sanitizer:
+        return str(args.sanitizer)
+    found = shutil.which("compute-sanitizer", path=env.get("PATH", os.environ.get("PATH")))
+    home = env.get("CUDA_HOME") or os.environ.get("CUDA_HOME")
+    if not found and home and (Path(home) / "bin" / "compute-sanitizer").is_file():
+        found = str(Path(home) / "bin" / "compute-sanitizer")
+    if not found:
+        raise KitError("--sanitize: no compute-sanitizer on PATH or in $CUDA_HOME/bin; name one with --sanitizer "
+                       "(it ships with the CUDA toolkit and in the PyPI wheel nvidia-cuda-sanitizer-api)")
+    return found
+
+
 def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, variants, base_env, device: str,
                 log=print) -> tuple[GpuRunInfo, list[GpuRun]]:
     work = kit / "build" / "verify-gpu" / slot
@@ -91,17 +116,31 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
                      float(args.bound or gcfg.compile_seconds), float(args.launch_bound or gcfg.launch_seconds),
                      gcfg.dims, gcfg.tolerances,
                      {"warmup": gcfg.warmup, "repeats": gcfg.repeats, "batch": gcfg.batch,
-                      "sleep_cycles": gcfg.sleep_cycles}, work / "runs", args.target)
+                      "sleep_cycles": gcfg.sleep_cycles}, work / "runs", args.target,
+                     source_arch=SOURCE_ARCH if args.sm120_source else None,
+                     source_smem_limit=limit_for(SOURCE_ARCH, load_limits(kit / "verify" / "shared-memory-limits.toml"),
+                                                 kit / "verify" / "shared-memory-limits.toml"))
     jobs = args.jobs or len(os.sched_getaffinity(0))
     log(f"verify-gpu: {subject.label}: {len(variants)} variants, {jobs} parallel compiles, then one run at a time")
     start = time.monotonic()
     runs = run_gpu_matrix(variants, ctx, jobs, log)
-    info = GpuRunInfo(subject.label, device, describe(),
+    if args.sanitize:
+        sanitizer = find_sanitizer(args, env)
+        launched = [r for r in runs if r.status in ("ok", "wrong")]
+        for tool in SANITIZER_TOOLS:
+            found = sanitize([r.variant for r in launched], ctx, sanitizer, tool, log)
+            for r in launched:
+                r.data[tool] = found[r.variant]
+                if found[r.variant] != "clean" and r.status == "ok":
+                    r.status, r.error = "hazard", f"compute-sanitizer {tool}: {found[r.variant]}"
+    mode = f"; CUDA source generated for {SOURCE_ARCH}, compiled for this GPU" if args.sm120_source else ""
+    info = GpuRunInfo(subject.label + mode, device, describe(),
                       round(time.monotonic() - start, 1), ctx.compile_bound, ctx.launch_bound,
                       f"device time per launch, median of {gcfg.repeats} CUDA-event timings of {gcfg.batch} "
                       f"back-to-back launches queued behind a GPU sleep, after {gcfg.warmup} warm-up launches; "
                       f"dims {gcfg.dims}")
-    folder = (args.reports or kit / "reports") / "gpu" / re.sub(r"[^A-Za-z0-9._-]", "_", subject.label)
+    folder = (args.reports or kit / "reports") / "gpu" / re.sub(
+        r"[^A-Za-z0-9._-]", "_", subject.label + (f"-{SOURCE_ARCH}-source" if args.sm120_source else ""))
     for path in write_gpu_reports(folder, info, runs):
         log(f"report: {path}")
     return info, runs

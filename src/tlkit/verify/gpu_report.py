@@ -39,14 +39,33 @@ def _dims(xs) -> str:
     return "x".join(str(x) for x in xs) if xs else "-"
 
 
+def _fallbacks(d: dict) -> str:
+    used = d.get("scalar_fallbacks")
+    if used is None:
+        return "-"
+    return ", ".join(f"{k.removeprefix('tl::')} x{n}" for k, n in sorted(used.items())) or "none"
+
+
+# Columns shown only when some run has them: (header, key in GpuRun.data, formatter)
+OPTIONAL = (
+    ("source (sha256)", "normalized_source_sha256", lambda d: d["normalized_source_sha256"][:12]),
+    ("scalar fallbacks", "scalar_fallbacks", _fallbacks),
+    ("racecheck", "racecheck", lambda d: d["racecheck"]),
+    ("synccheck", "synccheck", lambda d: d["synccheck"]),
+)
+
+
 def rows(runs: list[GpuRun]) -> list[tuple[str, ...]]:
-    out = [("variant", "ws", "status", "compile s", "median us", "grid", "block", "smem B", "max rel err", "warn")]
+    extra = [c for c in OPTIONAL if any(c[1] in r.data for r in runs)]
+    out = [("variant", "ws", "status", "compile s", "median us", "grid", "block", "smem B", "max rel err", "warn",
+            *(c[0] for c in extra))]
     for r in runs:
         d = r.data
         smem = f"{d['dynamic_smem']:,}/{d['smem_limit']:,}" if "dynamic_smem" in d and d.get("smem_limit") else "-"
         out.append((r.variant.name, ",".join(map(str, r.variant.world_sizes)), r.status,
                     f"{d['compile_s']:.1f}" if d.get("compile_s") is not None else "-", _us(r),
-                    _dims(d.get("grid")), _dims(d.get("block")), smem, worst_error(r), str(len(r.warnings))))
+                    _dims(d.get("grid")), _dims(d.get("block")), smem, worst_error(r), str(len(r.warnings)),
+                    *(fmt(d) if key in d else "-" for _h, key, fmt in extra)))
     return out
 
 

@@ -6,8 +6,10 @@ still answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,6 +61,9 @@ class GpuContext:
     timing: dict[str, int]
     workdir: Path
     target: str = "auto"
+    source_arch: str | None = None  # --sm120-source: run the source generated for this arch
+    source_smem_limit: int = 0  # that arch's shared memory per block
+    wrapper: tuple[str, ...] = ()  # a command the worker runs under (compute-sanitizer)
 
 
 def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
@@ -70,12 +75,13 @@ def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict
     kind = "compile" if compile_only else "run"
     stack_file, log_file = workdir / f"stack-{kind}.txt", workdir / f"log-{kind}.txt"
     read_fd, write_fd = os.pipe()
-    items = [{"factory": v.kernel, "kwargs": v.kwargs, **(known or {}).get(v, {})} for v in batch]
+    items = [{"factory": v.kernel, "kwargs": v.kwargs, "slug": slug(v), **(known or {}).get(v, {})} for v in batch]
     spec = {"events_fd": write_fd, "stack_file": str(stack_file), "module": str(ctx.module), "cases": str(ctx.cases),
             "variants": items, "dims": ctx.dims, "tolerances": ctx.tolerances, "timing": ctx.timing,
-            "target": ctx.target, "compile_only": compile_only}
+            "target": ctx.target, "compile_only": compile_only, "workdir": str(ctx.workdir / "sources"),
+            "source_arch": ctx.source_arch, "source_smem_limit": ctx.source_smem_limit}
     with open(log_file, "w") as log:
-        proc = subprocess.Popen([str(ctx.python), str(GPU_WORKER), json.dumps(spec)], pass_fds=[write_fd],
+        proc = subprocess.Popen([*ctx.wrapper, str(ctx.python), str(GPU_WORKER), json.dumps(spec)], pass_fds=[write_fd],
                                 stdout=log, stderr=subprocess.STDOUT, env=ctx.env, start_new_session=True)
     os.close(write_fd)
     stage, launch, index = "start the worker", None, 0
@@ -169,3 +175,30 @@ def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=prin
             sys.stdout.flush()
         todo = [v for v in todo if v not in ran]
     return [ran.get(v, compiled[v]) for v in variants]
+
+
+SANITIZER_TOOLS = ("racecheck", "synccheck")
+_HAZARD = re.compile(r"^=+ (Error|Warning)\b|^=+ Barrier error")
+
+
+def sanitize(variants: list[Variant], ctx: GpuContext, sanitizer: str, tool: str,
+             log=print) -> dict[Variant, str]:
+    """Each variant launched once under compute-sanitizer `tool`, in one worker (kernels from the kernel cache);
+    hazards are attributed to the variant whose output section they appear in. Returns variant -> finding."""
+    quick = {"warmup": 0, "repeats": 1, "batch": 1, "sleep_cycles": 0}
+    sub = dataclasses.replace(ctx, timing=quick, workdir=ctx.workdir / tool, launch_bound=ctx.launch_bound * 20,
+                              wrapper=(sanitizer, "--tool", tool, "--print-limit", "50"))
+    runs = watch(variants, sub, compile_only=False, tag=tool)
+    parts = split_log(Path(runs[0].log).read_text(errors="replace")) if runs else {}
+    out: dict[Variant, str] = {}
+    for i, v in enumerate(variants):
+        ran = next((r for r in runs if r.variant == v), None)
+        hazards = [ln for ln in parts.get(str(i), "").splitlines() if _HAZARD.search(ln) and "SUMMARY" not in ln]
+        if ran is None or ran.status in ("device hang", "timeout", "crash"):
+            out[v] = f"not run ({ran.status if ran else 'worker ended before it'})"
+        elif hazards:
+            out[v] = f"{len(hazards)} hazard line(s): {hazards[0].strip('= ')[:200]}"
+        else:
+            out[v] = "clean"
+        log(f"[{tool}] {out[v]:<12} {v.name}")
+    return out

@@ -5,14 +5,20 @@ Like worker.py (whose helpers it reuses) it reports through JSON lines on `event
 it says so, with the grid and block, and the parent's watchdog kills this process group when a launch or
 its synchronisation outlives the bound: a kernel that never finishes on the device becomes "device hang"."""
 
+import hashlib
 import json
 import os
+import re
 import sys
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from worker import dynamic_smem, emit, first_error_line, load_factory, load_module  # noqa: E402
+from worker import dynamic_smem, emit, first_error_line, load_factory, load_module, normalized_source  # noqa: E402
+
+# TileLang's packed FP32x2 helpers (tl_templates/cuda/common.h): Blackwell instructions from sm_100 on, a
+# scalar version below. In a source made for sm_120a and run on an older GPU, these run as scalars.
+PACKED_HELPERS = re.compile(r"\btl::(add2|sub2|mul2|fma2|max2|min2|abs2|max2_nan|min2_nan)\b")
 
 
 def launch_shape(prim_func, args):
@@ -99,6 +105,43 @@ def time_kernel(kernel, args, timing, events, shape):
 
 
 PHASE = {"error": "compile error"}
+SOURCE = {"text": None}  # the sm_120a source the CUDA post-processing callback hands to the compile
+
+
+def _replace_source(code, target):
+    return SOURCE["text"] if SOURCE["text"] is not None else code
+
+
+def source_for(prim_func, factory, arch, smem_limit, workdir):
+    """Generate the CUDA source of `prim_func` for `arch` (no GPU of that kind needed) and describe it: its
+    hash (normalised as verify-sm120 compares), dynamic shared memory, the packed helpers it uses. Returns
+    (info, None), or (info, why) when the kernel cannot launch on `arch`."""
+    import tilelang
+
+    try:
+        kernel = tilelang.compile(prim_func, out_idx=getattr(factory, "out_idx", None),
+                                  target={"kind": "cuda", "arch": arch},
+                                  pass_configs=getattr(factory, "pass_configs", None),
+                                  compile_flags=getattr(factory, "compile_flags", None))
+    except Exception as exc:  # the kit wheel refuses a kernel over the target's limit at compile time
+        line = first_error_line(exc)
+        if "shared memory" in line:
+            return {"source_arch": arch}, f"{arch}: {line}"
+        raise
+    source = kernel.get_kernel_source()
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, f"{arch}.cu"), "w") as f:
+        f.write(source)
+    smem = max(dynamic_smem(kernel).values(), default=0)
+    used = {}
+    for name in PACKED_HELPERS.findall(source):
+        used[f"tl::{name}"] = used.get(f"tl::{name}", 0) + 1
+    info = {"source_arch": arch, "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+            "normalized_source_sha256": hashlib.sha256(normalized_source(source).encode()).hexdigest(),
+            "source_dynamic_smem": smem, "scalar_fallbacks": used}
+    if smem_limit and smem > smem_limit:
+        return info, f"needs {smem:,} B of dynamic shared memory per block on {arch}, which allows {smem_limit:,} B"
+    return info, None
 
 
 def run_one(spec, item, events):
@@ -111,16 +154,36 @@ def run_one(spec, item, events):
          tilelang=getattr(tilelang, "__version__", "?"))
     get_tir = getattr(factory, "get_tir", None)
     prim_func = get_tir(**item["kwargs"]) if get_tir else factory(**item["kwargs"])
-    emit(events, event="stage", stage="compile (lower, codegen, nvcc, load)")
-    start = time.perf_counter()
-    kernel = tilelang.compile(prim_func, out_idx=getattr(factory, "out_idx", None), target=spec["target"],
-                              pass_configs=getattr(factory, "pass_configs", None),
-                              compile_flags=getattr(factory, "compile_flags", None))
-    compile_s = time.perf_counter() - start
     props = torch.cuda.get_device_properties(0)
     limit = int(getattr(props, "shared_memory_per_block_optin", 0) or 0)
+    source_info, unfit = {}, None
+    arch = spec.get("source_arch")
+    if arch:
+        emit(events, event="stage", stage=f"generate the {arch} source")
+        source_info, unfit = source_for(prim_func, factory, arch, spec["source_smem_limit"],
+                                        os.path.join(spec["workdir"], item["slug"]))
+        if unfit:
+            emit(events, event="result", status="not launchable", error=unfit, device=props.name, **source_info)
+            return
+    emit(events, event="stage", stage="compile (lower, codegen, nvcc, load)"
+         + (f" with the {arch} source" if arch else ""))
+    start = time.perf_counter()
+    wanted = None
+    if arch:
+        with open(os.path.join(spec["workdir"], item["slug"], f"{arch}.cu")) as f:
+            wanted = f.read()
+    SOURCE["text"] = wanted
+    try:
+        kernel = tilelang.compile(prim_func, out_idx=getattr(factory, "out_idx", None), target=spec["target"],
+                                  pass_configs=getattr(factory, "pass_configs", None),
+                                  compile_flags=getattr(factory, "compile_flags", None))
+    finally:
+        SOURCE["text"] = None
+    compile_s = time.perf_counter() - start
+    if wanted is not None and normalized_source(kernel.get_kernel_source()) != normalized_source(wanted):
+        raise RuntimeError(f"the kernel compiled for the GPU does not carry the {arch} source")
     common = {"compile_s": compile_s, "target": str(getattr(kernel, "target", spec["target"])),
-              "smem_limit": limit, "device": props.name}
+              "smem_limit": limit, "device": props.name, **source_info}
     if spec["compile_only"]:  # the kernel cache is filled; the run phase reads the compiled kernel from it
         emit(events, event="result", status="compiled", dynamic_smem=max(dynamic_smem(kernel).values(), default=0),
              **common)
@@ -167,6 +230,10 @@ def main():
         emit(events, event="begin", index=0)
         emit(events, event="result", status="no gpu", error="torch.cuda.is_available() is False")
         return
+    if spec.get("source_arch"):
+        from tilelang.engine.callback import register_cuda_postproc
+
+        register_cuda_postproc(_replace_source)
     for i, item in enumerate(spec["variants"]):
         print(f"=== tlkit: target {i} ===", flush=True)
         print(f"=== tlkit: target {i} ===", file=sys.stderr, flush=True)
