@@ -187,3 +187,37 @@ def test_worker_comparison_counts_elements_outside_the_tolerance():
     ok, report = compare(case, tolerances)
     assert not ok and report["post"]["bad"] == 1 and report["post"]["first_bad"]["index"] == [2, 1]
     assert report["pre"]["bad"] == 0 and report["pre"]["max_abs_err"] == 0.0
+
+
+def test_edge_shapes_of_gpu_toml_build_cases_of_those_sizes_on_cpu():
+    """Issue 17: every [edges] entry gives, for each kernel that takes its sizes, a case of exactly those sizes
+    whose expected outputs have the outputs' shapes; the sizes the model's tiles do not divide are among them."""
+    from tlkit.verify.gpu_config import load_gpu_config
+    from tlkit.verify.variants import load_variants
+
+    config = load_gpu_config(KIT / "verify" / "gpu.toml")
+    assert {1, 7, 65, 200} <= {e["M"] for e in config.edges.values() if "M" in e}
+    assert any(e.get("topk", 0) % 64 for e in config.edges.values())  # not a multiple of the KV block
+    assert any(e.get("valid_keys") == 1 for e in config.edges.values())
+    variants = [v for v in load_variants(KIT / "verify" / "variants.toml") if "h=64" not in v.name]
+    for name, sizes in config.edges.items():
+        dims = {**config.dims, **sizes}
+        for v in variants:
+            case = cases.make_case(v.kernel, {**v.kwargs, **({"d": 64} if "d" in v.kwargs else {})}, dims, "cpu")
+            for key in set(sizes) & set(case.dims):
+                assert case.dims[key] == sizes[key], (name, v.name, case.dims)
+            for idx, want in case.expected.items():
+                assert tuple(case.decode[idx](case.args[idx]).shape) == tuple(want.shape), (name, v.name)
+
+
+def test_one_valid_key_gives_that_rows_value_weighted_against_the_sink():
+    """With a single valid selected row, the softmax with sink is one weight: e^s / (e^s + e^sink)."""
+    kwargs = {"h": 16, "d": 64}
+    case = cases.make_case("sparse_attn_kernel", kwargs, {"b": 2, "m": 3, "n": 256, "topk": 100, "valid_keys": 1}, "cpu")
+    q, kv, _o, sink, idx = case.args
+    assert ((idx >= 0).sum(dim=-1) == 1).all() and (idx[..., 0] >= 0).all()
+    row = kv.float()[torch.arange(2).view(2, 1), idx[..., 0].long()]  # b m d
+    s = torch.einsum("bmhd,bmd->bmh", q.float(), row) * 64**-0.5
+    weight = torch.exp(s) / (torch.exp(s) + torch.exp(sink.float().view(1, 1, -1)))
+    torch.testing.assert_close(case.expected[2].float(), weight.unsqueeze(-1) * row.unsqueeze(2), rtol=1e-5,
+                               atol=1e-6)

@@ -112,6 +112,9 @@ def _sparse_attn_case(kernel, kwargs, dims, device, gen) -> Case:
     idx = torch.stack([torch.randperm(n, generator=gen, device=device)[:topk] for _ in range(b * m)]).view(b, m, topk)
     unused = torch.rand(b, m, topk, generator=gen, device=device) < 0.25
     unused[..., 0] = False  # every query keeps at least one row
+    if "valid_keys" in dims:  # only the first `valid_keys` selected rows of each query are valid
+        unused[..., :] = True
+        unused[..., : dims["valid_keys"]] = False
     idx = idx.masked_fill(unused, -1).to(torch.int32)
     o = torch.full((b, m, h, d), float("nan"), device=device).to(torch.bfloat16)
     expected = ref.sparse_attn(q, kv, sink, idx, scale)

@@ -117,7 +117,7 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
                      gcfg.dims, gcfg.tolerances,
                      {"warmup": gcfg.warmup, "repeats": gcfg.repeats, "batch": gcfg.batch,
                       "sleep_cycles": gcfg.sleep_cycles}, work / "runs", args.target,
-                     source_arch=SOURCE_ARCH if args.sm120_source else None,
+                     source_arch=SOURCE_ARCH if args.sm120_source else None, edges=gcfg.edges,
                      source_smem_limit=limit_for(SOURCE_ARCH, load_limits(kit / "verify" / "shared-memory-limits.toml"),
                                                  kit / "verify" / "shared-memory-limits.toml"))
     jobs = args.jobs or len(os.sched_getaffinity(0))

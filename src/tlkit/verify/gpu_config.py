@@ -8,6 +8,7 @@ from pathlib import Path
 from tlkit.tomltable import Table, load_toml
 
 DIMS = ("M", "b", "m", "n", "topk")
+EDGE_KEYS = (*DIMS, "valid_keys")  # valid_keys: sparse_attn indices left valid per query (the rest -1)
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class GpuConfig:
     sleep_cycles: int
     compile_seconds: int
     launch_seconds: int
+    edges: dict[str, dict[str, int]]
 
 
 def load_gpu_config(path: Path) -> GpuConfig:
@@ -51,10 +53,20 @@ def load_gpu_config(path: Path) -> GpuConfig:
     if repeats < 1 or batch < 1 or warmup < 0 or sleep_cycles < 0:
         raise timing.fail("repeats", "repeats and batch must be >= 1, warmup and sleep_cycles >= 0")
     timing.finish()
+    edges: dict[str, dict[str, int]] = {}
+    edges_t = top.table("edges", required=False)
+    for name in list(edges_t.data):
+        entry = edges_t.table(name)
+        sizes = {key: entry.int(key) for key in EDGE_KEYS if key in entry.data}
+        entry.finish()
+        if not sizes or any(v < 1 for v in sizes.values()):
+            raise edges_t.fail(name, f"must set some of {', '.join(EDGE_KEYS)}, each at least 1")
+        edges[name] = sizes
+    edges_t.finish()
     bounds = top.table("bounds")
     compile_s, launch_s = bounds.int("compile_seconds"), bounds.int("launch_seconds")
     if compile_s < 1 or launch_s < 1:
         raise bounds.fail("launch_seconds", "bounds must be at least 1 s")
     bounds.finish()
     top.finish()
-    return GpuConfig(dims, tolerances, warmup, repeats, batch, sleep_cycles, compile_s, launch_s)
+    return GpuConfig(dims, tolerances, warmup, repeats, batch, sleep_cycles, compile_s, launch_s, edges)

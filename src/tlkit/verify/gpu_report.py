@@ -46,10 +46,16 @@ def _fallbacks(d: dict) -> str:
     return ", ".join(f"{k.removeprefix('tl::')} x{n}" for k, n in sorted(used.items())) or "none"
 
 
+def _edges(edges: dict[str, str]) -> str:
+    wrong = [k for k, v in edges.items() if v != "ok"]
+    return f"{len(edges) - len(wrong)}/{len(edges)} ok" + (f" (wrong: {', '.join(wrong)})" if wrong else "")
+
+
 # Columns shown only when some run has them: (header, key in GpuRun.data, formatter)
 OPTIONAL = (
     ("source (sha256)", "normalized_source_sha256", lambda d: d["normalized_source_sha256"][:12]),
     ("scalar fallbacks", "scalar_fallbacks", _fallbacks),
+    ("edge shapes", "edges", lambda d: _edges(d["edges"])),
     ("racecheck", "racecheck", lambda d: d["racecheck"]),
     ("synccheck", "synccheck", lambda d: d["synccheck"]),
 )

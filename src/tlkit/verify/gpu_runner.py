@@ -64,6 +64,7 @@ class GpuContext:
     source_arch: str | None = None  # --sm120-source: run the source generated for this arch
     source_smem_limit: int = 0  # that arch's shared memory per block
     wrapper: tuple[str, ...] = ()  # a command the worker runs under (compute-sanitizer)
+    edges: dict[str, dict[str, int]] = field(default_factory=dict)  # gpu.toml [edges]: extra checked shapes
 
 
 def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
@@ -79,7 +80,7 @@ def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict
     spec = {"events_fd": write_fd, "stack_file": str(stack_file), "module": str(ctx.module), "cases": str(ctx.cases),
             "variants": items, "dims": ctx.dims, "tolerances": ctx.tolerances, "timing": ctx.timing,
             "target": ctx.target, "compile_only": compile_only, "workdir": str(ctx.workdir / "sources"),
-            "source_arch": ctx.source_arch, "source_smem_limit": ctx.source_smem_limit}
+            "source_arch": ctx.source_arch, "source_smem_limit": ctx.source_smem_limit, "edges": ctx.edges}
     with open(log_file, "w") as log:
         proc = subprocess.Popen([*ctx.wrapper, str(ctx.python), str(GPU_WORKER), json.dumps(spec)], pass_fds=[write_fd],
                                 stdout=log, stderr=subprocess.STDOUT, env=ctx.env, start_new_session=True)

@@ -209,9 +209,37 @@ def run_one(spec, item, events):
         return
     emit(events, event="stage", stage="compare with the reference")
     ok, errors = compare(case, spec["tolerances"])
+    edges, wrong_edges = run_edges(kernel, prim_func, item, spec, case, events)
     median_ms, samples = time_kernel(kernel, case.args, spec["timing"], events, shape)
-    emit(events, event="result", status="ok" if ok else "wrong", errors=errors, median_ms=median_ms,
-         samples_ms=samples, **common)
+    error = f"wrong at the edge shape(s) {', '.join(wrong_edges)}" if ok and wrong_edges else ""
+    emit(events, event="result", status="ok" if ok and not wrong_edges else "wrong", errors=errors,
+         median_ms=median_ms, samples_ms=samples, edges=edges, error=error, **common)
+
+
+def run_edges(kernel, prim_func, item, spec, case, events):
+    """The kernel once at each edge shape of gpu.toml that changes a size it takes (checked, not timed).
+    Returns ({edge: "ok" | "wrong: ..." }, [names of the wrong ones])."""
+    import torch
+
+    cases = load_module(spec["cases"], "tlkit_verify_gpu_cases")
+    edges, wrong = {}, []
+    for name, sizes in spec.get("edges", {}).items():
+        if not set(sizes) & (set(case.dims) | ({"valid_keys"} if "topk" in case.dims else set())):
+            continue
+        dims = {**spec["dims"], **sizes}
+        edge = cases.make_case(item["factory"], item["kwargs"], dims, "cuda", seed=spec.get("seed", 0))
+        shape = launch_shape(prim_func, edge.args)
+        emit(events, event="launch", what=f"edge shape {name}", grid=shape[0], block=shape[1])
+        kernel(*edge.args)
+        torch.cuda.synchronize()
+        ok, errors = compare(edge, spec["tolerances"])
+        if ok:
+            edges[name] = "ok"
+        else:
+            bad = next(f"{k}: {v['bad']}/{v['elements']} outside" for k, v in errors.items() if v["bad"])
+            edges[name] = f"wrong: {bad}"
+            wrong.append(name)
+    return edges, wrong
 
 
 def main():
