@@ -124,7 +124,22 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
     log(f"verify-gpu: {subject.label}: {len(variants)} variants, {jobs} parallel compiles, then one run at a time")
     start = time.monotonic()
     runs = run_gpu_matrix(variants, ctx, jobs, log)
-    if args.sanitize:
+    mode = f"; CUDA source generated for {SOURCE_ARCH}, compiled for this GPU" if args.sm120_source else ""
+    folder = (args.reports or kit / "reports") / "gpu" / re.sub(
+        r"[^A-Za-z0-9._-]", "_", subject.label + (f"-{SOURCE_ARCH}-source" if args.sm120_source else ""))
+
+    def report() -> GpuRunInfo:
+        info = GpuRunInfo(subject.label + mode, device, describe(),
+                          round(time.monotonic() - start, 1), ctx.compile_bound, ctx.launch_bound,
+                          f"device time per launch, median of {gcfg.repeats} CUDA-event timings of {gcfg.batch} "
+                          f"back-to-back launches queued behind a GPU sleep, after {gcfg.warmup} warm-up launches; "
+                          f"dims {gcfg.dims}")
+        for path in write_gpu_reports(folder, info, runs):
+            log(f"report: {path}")
+        return info
+
+    info = report()
+    if args.sanitize:  # the runs are reported first: a sanitizer takes many times longer
         sanitizer = find_sanitizer(args, env)
         launched = [r for r in runs if r.status in ("ok", "wrong")]
         for tool in SANITIZER_TOOLS:
@@ -133,16 +148,7 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
                 r.data[tool] = found[r.variant]
                 if found[r.variant] != "clean" and r.status == "ok":
                     r.status, r.error = "hazard", f"compute-sanitizer {tool}: {found[r.variant]}"
-    mode = f"; CUDA source generated for {SOURCE_ARCH}, compiled for this GPU" if args.sm120_source else ""
-    info = GpuRunInfo(subject.label + mode, device, describe(),
-                      round(time.monotonic() - start, 1), ctx.compile_bound, ctx.launch_bound,
-                      f"device time per launch, median of {gcfg.repeats} CUDA-event timings of {gcfg.batch} "
-                      f"back-to-back launches queued behind a GPU sleep, after {gcfg.warmup} warm-up launches; "
-                      f"dims {gcfg.dims}")
-    folder = (args.reports or kit / "reports") / "gpu" / re.sub(
-        r"[^A-Za-z0-9._-]", "_", subject.label + (f"-{SOURCE_ARCH}-source" if args.sm120_source else ""))
-    for path in write_gpu_reports(folder, info, runs):
-        log(f"report: {path}")
+        info = report()
     return info, runs
 
 

@@ -80,7 +80,8 @@ def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict
     spec = {"events_fd": write_fd, "stack_file": str(stack_file), "module": str(ctx.module), "cases": str(ctx.cases),
             "variants": items, "dims": ctx.dims, "tolerances": ctx.tolerances, "timing": ctx.timing,
             "target": ctx.target, "compile_only": compile_only, "workdir": str(ctx.workdir / "sources"),
-            "source_arch": ctx.source_arch, "source_smem_limit": ctx.source_smem_limit, "edges": ctx.edges}
+            "source_arch": ctx.source_arch, "source_smem_limit": ctx.source_smem_limit, "edges": ctx.edges,
+            "reference_on_cpu": bool(ctx.wrapper)}
     with open(log_file, "w") as log:
         proc = subprocess.Popen([*ctx.wrapper, str(ctx.python), str(GPU_WORKER), json.dumps(spec)], pass_fds=[write_fd],
                                 stdout=log, stderr=subprocess.STDOUT, env=ctx.env, start_new_session=True)
@@ -179,6 +180,7 @@ def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=prin
 
 
 SANITIZER_TOOLS = ("racecheck", "synccheck")
+SANITIZER_DIMS = {"M": 65, "topk": 100}
 _HAZARD = re.compile(r"^=+ (Error|Warning)\b|^=+ Barrier error")
 
 
@@ -187,7 +189,9 @@ def sanitize(variants: list[Variant], ctx: GpuContext, sanitizer: str, tool: str
     """Each variant launched once under compute-sanitizer `tool`, in one worker (kernels from the kernel cache);
     hazards are attributed to the variant whose output section they appear in. Returns variant -> finding."""
     quick = {"warmup": 0, "repeats": 1, "batch": 1, "sleep_cycles": 0}
+    # Partial tiles and a partly masked last KV block, in one launch per variant; references on the CPU.
     sub = dataclasses.replace(ctx, timing=quick, workdir=ctx.workdir / tool, launch_bound=ctx.launch_bound * 20,
+                              dims={**ctx.dims, **SANITIZER_DIMS}, edges={},
                               wrapper=(sanitizer, "--tool", tool, "--print-limit", "50"))
     runs = watch(variants, sub, compile_only=False, tag=tool)
     parts = split_log(Path(runs[0].log).read_text(errors="replace")) if runs else {}

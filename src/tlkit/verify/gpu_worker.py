@@ -192,7 +192,11 @@ def run_one(spec, item, events):
     smem = item.get("dynamic_smem", 0)
     emit(events, event="stage", stage="inputs and reference")
     cases = load_module(spec["cases"], "tlkit_verify_gpu_cases")
-    case = cases.make_case(item["factory"], item["kwargs"], spec["dims"], "cuda", seed=spec.get("seed", 0))
+    if spec.get("reference_on_cpu"):  # under a sanitizer: the only kernels it instruments are TileLang's
+        case = cases.make_case(item["factory"], item["kwargs"], spec["dims"], "cpu", seed=spec.get("seed", 0))
+        case.args[:] = [a.cuda() if isinstance(a, torch.Tensor) else a for a in case.args]
+    else:
+        case = cases.make_case(item["factory"], item["kwargs"], spec["dims"], "cuda", seed=spec.get("seed", 0))
     shape = launch_shape(prim_func, case.args)
     common.update(grid=shape[0], block=shape[1], dims=case.dims)
     if limit and smem > limit:
