@@ -213,7 +213,8 @@ def test_edge_shapes_of_gpu_toml_build_cases_of_those_sizes_on_cpu():
 def test_one_valid_key_gives_that_rows_value_weighted_against_the_sink():
     """With a single valid selected row, the softmax with sink is one weight: e^s / (e^s + e^sink)."""
     kwargs = {"h": 16, "d": 64}
-    case = cases.make_case("sparse_attn_kernel", kwargs, {"b": 2, "m": 3, "n": 256, "topk": 100, "valid_keys": 1}, "cpu")
+    dims = {"b": 2, "m": 3, "n": 256, "topk": 100, "valid_keys": 1}
+    case = cases.make_case("sparse_attn_kernel", kwargs, dims, "cpu")
     q, kv, _o, sink, idx = case.args
     assert ((idx >= 0).sum(dim=-1) == 1).all() and (idx[..., 0] >= 0).all()
     row = kv.float()[torch.arange(2).view(2, 1), idx[..., 0].long()]  # b m d
