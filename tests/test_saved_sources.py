@@ -125,3 +125,16 @@ def test_verify_refuses_a_missing_source_set_before_it_runs_anything(tmp_path):
     assert res.returncode != 0
     assert f"{tmp_path / 'none' / MANIFEST}: no such file" in res.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_the_sm120a_sources_run_on_the_gpu_are_the_ones_verify_sm120_saved():
+    """Issue 17: the H200 run of `verify-gpu --sm120-source` (stock wheel) carried, for every variant, the
+    source verify-sm120 saves for sm_120 from the same wheel (normalised hashes; docs/device-runs)."""
+    import json
+
+    from tlkit.verify.saved_sources import gpu_sources_match
+
+    kit = Path(__file__).resolve().parents[1]
+    results = json.loads((kit / "docs" / "device-runs" / "h200-verify-gpu-sm120-source-stock.json").read_text())
+    found = gpu_sources_match(results["results"], kit / "tests" / "data" / "stock-sources" / "0.1.14")
+    assert len(found) == 29 and set(found.values()) == {"identical"}, found

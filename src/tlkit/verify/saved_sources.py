@@ -3,6 +3,7 @@ then check a later run (the kit wheel's) against them, variant by variant and ta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -138,3 +139,19 @@ def matches_table(saved_label: str, matches: list[SourceMatch]) -> str:
         counts[m.outcome] = counts.get(m.outcome, 0) + 1
     lines.append("summary: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     return "\n".join(lines)
+
+
+def gpu_sources_match(results: list[dict], saved: Path, target: str = "sm_120") -> dict[str, str]:
+    """For a `verify-gpu --sm120-source` report's results: variant -> "identical" when the source it ran has the
+    normalised hash of the source verify-sm120 saved for `target` (sm_120 and sm_120a sources are identical),
+    "different" or "missing" otherwise."""
+    out = {}
+    for r in results:
+        want = r.get("normalized_source_sha256")
+        path = saved / slug_name(r["variant"]) / f"{target}.cu"
+        if want is None or not path.is_file():
+            out[r["variant"]] = "missing"
+            continue
+        have = hashlib.sha256(normalized_source(path.read_text()).encode()).hexdigest()
+        out[r["variant"]] = IDENTICAL if have == want else "different"
+    return out
