@@ -55,7 +55,7 @@ def build_environment(buildenv: Path, toolchain: Toolchain | None, extra: dict[s
 
 
 def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, log_path: Path,
-              log=print) -> Path:
+              log=print, keep_fds: tuple[int, ...] = ()) -> Path:
     """Build one wheel from `tree` into `out_dir` (a fresh folder). Returns the wheel.
 
     Ctrl-C stops ninja and returns with KeyboardInterrupt; the build folder is kept, so the next run
@@ -75,7 +75,7 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
         # supervisor, no process of the build outlives this one, however this one ends.
         supervised = [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(STOP_GRACE_SECONDS), "--", *cmd]
         proc = subprocess.Popen(supervised, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace", bufsize=1, start_new_session=True)
+                                text=True, errors="replace", bufsize=1, start_new_session=True, pass_fds=keep_fds)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -103,6 +103,12 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
 def stop_build(proc: subprocess.Popen) -> None:
     """Stop the build: its supervisor sends SIGINT to every process of the build, SIGKILL to what is left
     after STOP_GRACE_SECONDS, and exits when none is left (supervise.py)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGINT)
-    proc.wait()
+    stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    before = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}  # a second signal must not cut the wait
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGINT)
+        proc.wait()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

@@ -23,9 +23,10 @@ def _holder(fd: int) -> str:
 
 
 @contextlib.contextmanager
-def exclusive(lock: Path, what: str, *, wait: bool, log=print) -> Iterator[None]:
-    """Hold `lock` (created if missing) for the block. Not free: with `wait`, say who holds it and wait;
-    without, raise a KitError naming the holder's PID."""
+def exclusive(lock: Path, what: str, *, wait: bool, log=print) -> Iterator[int]:
+    """Hold `lock` (created if missing) for the block; yields its descriptor (a child given it by pass_fds
+    holds the lock until it exits too). Not free: with `wait`, say who holds it and wait; without, raise a
+    KitError naming the holder's PID."""
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -41,8 +42,11 @@ def exclusive(lock: Path, what: str, *, wait: bool, log=print) -> Iterator[None]
                                "wait for it to finish or stop it") from None
             log(f"waiting for pid {holder}, which holds {lock} ({what})")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            raise KitError(f"cannot write the lock {lock} for {what}: {exc.strerror}") from exc
+        yield fd
     finally:
         os.close(fd)

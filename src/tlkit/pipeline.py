@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,18 +123,20 @@ def find_host_compilers(environ: dict[str, str]) -> None:
 def build_wheel(opts: BuildOptions, log=print) -> Path:
     plan = make_plan(opts)
     find_host_compilers(dict(os.environ))
-    # The lock lives in the cache, so that a build that fails before making anything leaves no build folder.
-    lock = plan.cache / "locks" / f"build-{hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]}.lock"
-    with exclusive(lock, f"the build folder {plan.work}", wait=False):
+    # Keyed by the folder's path, in the temporary folder: whatever cache a build uses, and a build that fails
+    # before making anything leaves no build folder behind.
+    key = hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / "tlkit-locks" / f"build-{key}.lock"
+    with exclusive(lock, f"the build folder {plan.work}", wait=False) as lock_fd:
         try:
-            return _build(plan, opts, log)
+            return _build(plan, opts, log, lock_fd)
         except OSError as exc:  # a full disk, an unwritable folder: the path and the reason, in one line
             if exc.filename is None:
                 raise
-            raise KitError(f"cannot write {exc.filename}: {exc.strerror}") from exc
+            raise KitError(f"{exc.filename}: {exc.strerror}") from exc
 
 
-def _build(plan: Plan, opts: BuildOptions, log) -> Path:
+def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
@@ -159,7 +162,9 @@ def _build(plan: Plan, opts: BuildOptions, log) -> Path:
         d.mkdir(parents=True)
     log_path = plan.work / "logs" / "build.log"
     try:
-        raw = run_build(tree, buildenv, env, raw_dir, log_path, log)
+        # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
+        # until the supervisor has ended this build's processes.
+        raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,))
         repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path, env)
         final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
                                pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,

@@ -25,12 +25,10 @@ from tlkit.diagnose.proc import descendants
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-
-
-class _Stop(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
+STOP = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+# Blocked here and taken with sigwaitinfo: no handler runs at an awkward point, a second signal stays pending.
+WAITED = STOP | {signal.SIGCHLD, signal.SIGUSR1}
+KILL_ROUNDS = 500  # SIGKILL rounds before giving up on a process that cannot die (uninterruptible sleep)
 
 
 def _signal_all(sig: int) -> None:
@@ -39,15 +37,17 @@ def _signal_all(sig: int) -> None:
             os.kill(pid, sig)
 
 
-def _reap() -> None:
-    """Collect every exited descendant (they are ours as the subreaper)."""
+def _reap() -> list[tuple[int, int]]:
+    """Collect every exited descendant (they are ours as the subreaper): [(pid, wait status)]."""
+    done = []
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return done
         if pid == 0:
-            return
+            return done
+        done.append((pid, status))
 
 
 def end_all(grace: float) -> None:
@@ -59,15 +59,13 @@ def end_all(grace: float) -> None:
         if not descendants(os.getpid()):
             return
         time.sleep(0.05)  # polling the process table for the grace period, not synchronising a test
-    while descendants(os.getpid()):
+    for _ in range(KILL_ROUNDS):
+        if not descendants(os.getpid()):
+            break
         _signal_all(signal.SIGKILL)
         _reap()
         time.sleep(0.01)
     _reap()
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    raise _Stop(signum)  # out of the blocking wait (PEP 475 would retry it after a handler that returns)
 
 
 def main(argv: list[str]) -> int:
@@ -76,38 +74,35 @@ def main(argv: list[str]) -> int:
         return 2
     parent, grace = int(argv[0]), float(argv[1])
     cmd = argv[3:]
+    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
     libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 or libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        sys.stderr.write(f"supervise: prctl failed: {os.strerror(ctypes.get_errno())}\n")
+        return 125
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        return 128 + signal.SIGTERM
+    child = os.fork()
+    if child == 0:
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        try:
+            os.execvp(cmd[0], cmd)
+        except OSError as exc:
+            os.write(2, f"supervise: cannot run {cmd[0]}: {exc.strerror}\n".encode())
+        os._exit(127)
     stopped: int | None = None
-    status = 0
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, _on_signal)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before the death signal was armed
-            raise _Stop(signal.SIGTERM)
-        child = os.fork()
-        if child == 0:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(sig, signal.SIG_DFL)
-            try:
-                os.execvp(cmd[0], cmd)
-            except OSError as exc:
-                os.write(2, f"supervise: cannot run {cmd[0]}: {exc.strerror}\n".encode())
-            os._exit(127)
-        while True:
-            try:
-                pid, wstatus = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            if pid == child:
-                code = os.waitstatus_to_exitcode(wstatus)
-                status = code if code >= 0 else 128 - code
-                break
-    except _Stop as stop:
-        stopped = stop.signum
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)
+    status: int | None = None
+    while status is None and stopped is None:
+        info = signal.sigwaitinfo(WAITED)
+        if info.si_signo == signal.SIGUSR1:  # a stack-dump request for the command (faulthandler)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGUSR1)
+        elif info.si_signo == signal.SIGCHLD:
+            for pid, wstatus in _reap():
+                if pid == child:
+                    code = os.waitstatus_to_exitcode(wstatus)
+                    status = code if code >= 0 else 128 - code
+        else:
+            stopped = info.si_signo
     end_all(grace)
     return 128 + stopped if stopped is not None else status
 

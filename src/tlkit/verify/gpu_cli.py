@@ -123,6 +123,7 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
     jobs = args.jobs or len(os.sched_getaffinity(0))
     log(f"verify-gpu: {subject.label}: {len(variants)} variants, {jobs} parallel compiles, then one run at a time")
     start = time.monotonic()
+    sanitizer = find_sanitizer(args, env) if args.sanitize else None  # before the matrix: fail early
     runs = run_gpu_matrix(variants, ctx, jobs, log)
     mode = f"; CUDA source generated for {SOURCE_ARCH}, compiled for this GPU" if args.sm120_source else ""
     folder = (args.reports or kit / "reports") / "gpu" / re.sub(
@@ -139,15 +140,16 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
         return info
 
     info = report()
-    if args.sanitize:  # the runs are reported first: a sanitizer takes many times longer
-        sanitizer = find_sanitizer(args, env)
+    if sanitizer:  # the runs are reported first: a sanitizer takes many times longer
         launched = [r for r in runs if r.status in ("ok", "wrong")]
         for tool in SANITIZER_TOOLS:
             found = sanitize([r.variant for r in launched], ctx, sanitizer, tool, log)
             for r in launched:
                 r.data[tool] = found[r.variant]
                 if found[r.variant] != "clean" and r.status == "ok":
-                    r.status, r.error = "hazard", f"compute-sanitizer {tool}: {found[r.variant]}"
+                    not_run = found[r.variant].startswith("not run")
+                    r.status = "not sanitized" if not_run else "hazard"
+                    r.error = f"compute-sanitizer {tool}: {found[r.variant]}"
         info = report()
     return info, runs
 

@@ -182,6 +182,8 @@ def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=prin
 SANITIZER_TOOLS = ("racecheck", "synccheck")
 SANITIZER_DIMS = {"M": 65, "topk": 100}
 _HAZARD = re.compile(r"^=+ (Error|Warning)\b|^=+ Barrier error")
+# The sanitizer front end's own lines at process end: not a hazard of the variant printed last.
+_FRONT_END = re.compile(r"SUMMARY|Target application returned|Program hit|Error: No attachable process")
 
 
 def sanitize(variants: list[Variant], ctx: GpuContext, sanitizer: str, tool: str,
@@ -198,7 +200,7 @@ def sanitize(variants: list[Variant], ctx: GpuContext, sanitizer: str, tool: str
     out: dict[Variant, str] = {}
     for i, v in enumerate(variants):
         ran = next((r for r in runs if r.variant == v), None)
-        hazards = [ln for ln in parts.get(str(i), "").splitlines() if _HAZARD.search(ln) and "SUMMARY" not in ln]
+        hazards = [ln for ln in parts.get(str(i), "").splitlines() if _HAZARD.search(ln) and not _FRONT_END.search(ln)]
         if ran is None or ran.status in ("device hang", "timeout", "crash"):
             out[v] = f"not run ({ran.status if ran else 'worker ended before it'})"
         elif hazards:
