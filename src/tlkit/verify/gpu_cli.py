@@ -111,6 +111,7 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
     cache = work / "kernel-cache"
     subprocess.run(["rm", "-rf", str(cache), str(work / "runs")], check=False)
     env = _env(base_env, subject.extra_path, cache)
+    limits = kit / "verify" / "shared-memory-limits.toml"
     ctx = GpuContext(subject.python, (args.kernels or kit / "verify" / "kernels.py").resolve(),
                      (args.cases or kit / "verify" / "gpu_cases.py").resolve(), env,
                      float(args.bound or gcfg.compile_seconds), float(args.launch_bound or gcfg.launch_seconds),
@@ -118,8 +119,7 @@ def run_subject(subject: Subject, slot: str, args, gcfg: GpuConfig, kit: Path, v
                      {"warmup": gcfg.warmup, "repeats": gcfg.repeats, "batch": gcfg.batch,
                       "sleep_cycles": gcfg.sleep_cycles}, work / "runs", args.target,
                      source_arch=SOURCE_ARCH if args.sm120_source else None, edges=gcfg.edges,
-                     source_smem_limit=limit_for(SOURCE_ARCH, load_limits(kit / "verify" / "shared-memory-limits.toml"),
-                                                 kit / "verify" / "shared-memory-limits.toml"))
+                     source_smem_limit=limit_for(SOURCE_ARCH, load_limits(limits), limits))
     jobs = args.jobs or len(os.sched_getaffinity(0))
     log(f"verify-gpu: {subject.label}: {len(variants)} variants, {jobs} parallel compiles, then one run at a time")
     start = time.monotonic()

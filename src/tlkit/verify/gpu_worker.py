@@ -5,6 +5,7 @@ Like worker.py (whose helpers it reuses) it reports through JSON lines on `event
 it says so, with the grid and block, and the parent's watchdog kills this process group when a launch or
 its synchronisation outlives the bound: a kernel that never finishes on the device becomes "device hang"."""
 
+import collections
 import hashlib
 import json
 import os
@@ -14,7 +15,15 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from worker import dynamic_smem, emit, first_error_line, load_factory, load_module, normalized_source  # noqa: E402
+from worker import (  # noqa: E402
+    compile_factory,
+    dynamic_smem,
+    emit,
+    first_error_line,
+    load_factory,
+    load_module,
+    normalized_source,
+)
 
 # TileLang's packed FP32x2 helpers (tl_templates/cuda/common.h): Blackwell instructions from sm_100 on, a
 # scalar version below. In a source made for sm_120a and run on an older GPU, these run as scalars.
@@ -114,34 +123,29 @@ def _replace_source(code, target):
 
 def source_for(prim_func, factory, arch, smem_limit, workdir):
     """Generate the CUDA source of `prim_func` for `arch` (no GPU of that kind needed) and describe it: its
-    hash (normalised as verify-sm120 compares), dynamic shared memory, the packed helpers it uses. Returns
-    (info, None), or (info, why) when the kernel cannot launch on `arch`."""
-    import tilelang
-
+    hash (normalised as verify-sm120 compares), dynamic shared memory, the packed helpers it uses (also saved
+    as `workdir/<arch>.cu`). Returns (info, source, None), or (info, source or None, why) when the kernel
+    cannot launch on `arch`."""
     try:
-        kernel = tilelang.compile(prim_func, out_idx=getattr(factory, "out_idx", None),
-                                  target={"kind": "cuda", "arch": arch},
-                                  pass_configs=getattr(factory, "pass_configs", None),
-                                  compile_flags=getattr(factory, "compile_flags", None))
+        kernel = compile_factory(prim_func, factory, {"kind": "cuda", "arch": arch})
     except Exception as exc:  # the kit wheel refuses a kernel over the target's limit at compile time
         line = first_error_line(exc)
         if "shared memory" in line:
-            return {"source_arch": arch}, f"{arch}: {line}"
+            return {"source_arch": arch}, None, f"{arch}: {line}"
         raise
     source = kernel.get_kernel_source()
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, f"{arch}.cu"), "w") as f:
         f.write(source)
     smem = max(dynamic_smem(kernel).values(), default=0)
-    used = {}
-    for name in PACKED_HELPERS.findall(source):
-        used[f"tl::{name}"] = used.get(f"tl::{name}", 0) + 1
+    used = dict(collections.Counter(f"tl::{name}" for name in PACKED_HELPERS.findall(source)))
     info = {"source_arch": arch, "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
             "normalized_source_sha256": hashlib.sha256(normalized_source(source).encode()).hexdigest(),
             "source_dynamic_smem": smem, "scalar_fallbacks": used}
     if smem_limit and smem > smem_limit:
-        return info, f"needs {smem:,} B of dynamic shared memory per block on {arch}, which allows {smem_limit:,} B"
-    return info, None
+        why = f"needs {smem:,} B of dynamic shared memory per block on {arch}, which allows {smem_limit:,} B"
+        return info, source, why
+    return info, source, None
 
 
 def run_one(spec, item, events):
@@ -156,27 +160,21 @@ def run_one(spec, item, events):
     prim_func = get_tir(**item["kwargs"]) if get_tir else factory(**item["kwargs"])
     props = torch.cuda.get_device_properties(0)
     limit = int(getattr(props, "shared_memory_per_block_optin", 0) or 0)
-    source_info, unfit = {}, None
+    source_info, wanted, unfit = {}, None, None
     arch = spec.get("source_arch")
     if arch:
         emit(events, event="stage", stage=f"generate the {arch} source")
-        source_info, unfit = source_for(prim_func, factory, arch, spec["source_smem_limit"],
-                                        os.path.join(spec["workdir"], item["slug"]))
+        source_info, wanted, unfit = source_for(prim_func, factory, arch, spec["source_smem_limit"],
+                                                os.path.join(spec["workdir"], item["slug"]))
         if unfit:
             emit(events, event="result", status="not launchable", error=unfit, device=props.name, **source_info)
             return
     emit(events, event="stage", stage="compile (lower, codegen, nvcc, load)"
          + (f" with the {arch} source" if arch else ""))
     start = time.perf_counter()
-    wanted = None
-    if arch:
-        with open(os.path.join(spec["workdir"], item["slug"], f"{arch}.cu")) as f:
-            wanted = f.read()
     SOURCE["text"] = wanted
     try:
-        kernel = tilelang.compile(prim_func, out_idx=getattr(factory, "out_idx", None), target=spec["target"],
-                                  pass_configs=getattr(factory, "pass_configs", None),
-                                  compile_flags=getattr(factory, "compile_flags", None))
+        kernel = compile_factory(prim_func, factory, spec["target"])
     finally:
         SOURCE["text"] = None
     compile_s = time.perf_counter() - start
@@ -191,12 +189,7 @@ def run_one(spec, item, events):
     PHASE["error"] = "run error"  # from here on an exception is not the compiler's
     smem = item.get("dynamic_smem", 0)
     emit(events, event="stage", stage="inputs and reference")
-    cases = load_module(spec["cases"], "tlkit_verify_gpu_cases")
-    if spec.get("reference_on_cpu"):  # under a sanitizer: the only kernels it instruments are TileLang's
-        case = cases.make_case(item["factory"], item["kwargs"], spec["dims"], "cpu", seed=spec.get("seed", 0))
-        case.args[:] = [a.cuda() if isinstance(a, torch.Tensor) else a for a in case.args]
-    else:
-        case = cases.make_case(item["factory"], item["kwargs"], spec["dims"], "cuda", seed=spec.get("seed", 0))
+    case = make_case(spec, item, spec["dims"])
     shape = launch_shape(prim_func, case.args)
     common.update(grid=shape[0], block=shape[1], dims=case.dims)
     if limit and smem > limit:
@@ -220,18 +213,29 @@ def run_one(spec, item, events):
          median_ms=median_ms, samples_ms=samples, edges=edges, error=error, **common)
 
 
+def make_case(spec, item, dims):
+    """Inputs on the GPU and the reference outputs for `dims`; under a sanitizer (reference_on_cpu) the
+    reference is computed on the CPU, so that the only kernels it instruments are TileLang's."""
+    import torch
+
+    cases = load_module(spec["cases"], "tlkit_verify_gpu_cases")
+    if not spec.get("reference_on_cpu"):
+        return cases.make_case(item["factory"], item["kwargs"], dims, "cuda", seed=spec.get("seed", 0))
+    case = cases.make_case(item["factory"], item["kwargs"], dims, "cpu", seed=spec.get("seed", 0))
+    case.args[:] = [a.cuda() if isinstance(a, torch.Tensor) else a for a in case.args]
+    return case
+
+
 def run_edges(kernel, prim_func, item, spec, case, events):
     """The kernel once at each edge shape of gpu.toml that changes a size it takes (checked, not timed).
     Returns ({edge: "ok" | "wrong: ..." }, [names of the wrong ones])."""
     import torch
 
-    cases = load_module(spec["cases"], "tlkit_verify_gpu_cases")
     edges, wrong = {}, []
     for name, sizes in spec.get("edges", {}).items():
         if not set(sizes) & (set(case.dims) | ({"valid_keys"} if "topk" in case.dims else set())):
             continue
-        dims = {**spec["dims"], **sizes}
-        edge = cases.make_case(item["factory"], item["kwargs"], dims, "cuda", seed=spec.get("seed", 0))
+        edge = make_case(spec, item, {**spec["dims"], **sizes})
         shape = launch_shape(prim_func, edge.args)
         emit(events, event="launch", what=f"edge shape {name}", grid=shape[0], block=shape[1])
         kernel(*edge.args)

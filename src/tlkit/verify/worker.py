@@ -169,8 +169,16 @@ def first_error_line(exc):
     return text.splitlines()[0][:1000] if text else type(exc).__name__
 
 
-def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
+def compile_factory(prim_func, factory, target):
+    """`tilelang.compile` of a kernel factory's TIR with the factory's own out_idx, pass configs and flags."""
     import tilelang
+
+    return tilelang.compile(prim_func, out_idx=getattr(factory, "out_idx", None), target=target,
+                            pass_configs=getattr(factory, "pass_configs", None),
+                            compile_flags=getattr(factory, "compile_flags", None))
+
+
+def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
     from tvm.target import Target
 
     emit(events, event="stage", target=arch, stage="elaborate (build the TIR from the factory)")
@@ -179,13 +187,7 @@ def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
     buffers = shared_buffers(prim_func)
     emit(events, event="stage", target=arch, stage="compile (lower, codegen, nvcc, load)")
     start = time.perf_counter()
-    kernel = tilelang.compile(
-        prim_func,
-        out_idx=getattr(factory, "out_idx", None),
-        target=Target({"kind": "cuda", "arch": arch}),
-        pass_configs=getattr(factory, "pass_configs", None),
-        compile_flags=getattr(factory, "compile_flags", None),
-    )
+    kernel = compile_factory(prim_func, factory, Target({"kind": "cuda", "arch": arch}))
     seconds = time.perf_counter() - start
     emit(events, event="stage", target=arch, stage="inspect (cubin, shared memory)")
     source = kernel.get_kernel_source()
