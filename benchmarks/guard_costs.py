@@ -1,4 +1,4 @@
-"""Two figures behind patch 0005 and 0008's choices (run by hand; prints the machine and medians).
+"""Two figures behind patches 0005 and 0010's choices (run by hand; prints the machine and medians).
 
 1. Cost of a Z3 query three ways: plain, with the compile deadline armed (the kit's watchdog interrupt),
    and with Z3's own `timeout` parameter set (how 0005 first bounded a query): --queries small
@@ -63,7 +63,7 @@ print(json.dumps(out))
 """
 
 MODES = ("plain", "deadline armed", "z3 timeout set")
-DEFAULT_CAP = 1_000_000  # tl.simplify.max_rewrite_steps, patch 0008
+DEFAULT_CAP = 1_000_000  # tl.simplify.max_rewrite_steps, patch 0010
 
 
 def run_json(cmd: list[str], env: dict) -> dict:

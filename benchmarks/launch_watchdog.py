@@ -1,4 +1,4 @@
-"""What the launch watchdog (patch 0009) costs at launch, on the GPU present; prints the machine and medians.
+"""What the launch watchdog (patch 0011) costs at launch, on the GPU present; prints the machine and medians.
 
 Three settings, switched with tilelang.launch_watchdog.configure in one process and taken in turn within each
 round (so drift hits all three alike): "off" (seconds=0), "default" (120 s bound, at most one event pair per

@@ -1,4 +1,4 @@
-"""The compile deadline (patches 0005-0007) against the built wheel, run by hand (`pytest -m slow`).
+"""The compile deadline (patches 0005 and 0007-0009) against the built wheel, run by hand (`pytest -m slow`).
 
 A hang is injected at each stage of a real compile for sm_120 (tests/fixtures/deadline/driver.py):
 a Python-level pass, a C++ lowering loop, nvcc, the host compiler of the wrapper build, a hard Z3
