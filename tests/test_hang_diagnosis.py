@@ -61,12 +61,19 @@ def test_a_held_compile_prints_progress_and_diagnose_names_kernel_and_stage(venv
     assert "LayoutInference" in v.details["compile"]["stage"]
 
 
+def torchrun(venv, scenario: str) -> list[str]:
+    return [str(venv), "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+            str(FIX / "two_ranks.py"), scenario]
+
+
+def rank_env(cuda_env, tmp_path) -> dict[str, str]:
+    return {**cuda_env, "TILELANG_COMPILE_PROGRESS_SECONDS": "2", "TILELANG_CACHE_DIR": str(tmp_path / "kc"),
+            "TILELANG_RUNTIME_DIR": str(tmp_path / "run")}
+
+
 def test_torchrun_rank0_held_in_compile_rank1_in_all_reduce_both_named(venv, cuda_env, tmp_path):
-    env = {**cuda_env, "TILELANG_COMPILE_PROGRESS_SECONDS": "2", "TILELANG_CACHE_DIR": str(tmp_path / "kc"),
-           "TILELANG_RUNTIME_DIR": str(tmp_path / "run")}
-    argv = [str(venv), "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(FIX / "rank.py")]
-    with session(argv, env) as launcher:
-        out = read_until(launcher.stderr, "rank 1 entering all_reduce")
+    with session(torchrun(venv, "compile"), rank_env(cuda_env, tmp_path)) as launcher:
+        out = read_until(launcher.stderr, "rank 1: entering all_reduce")
         if not any("tilelang: still compiling" in line for line in out):
             read_until(launcher.stderr, "tilelang: still compiling")
         verdicts = diagnose([launcher.pid], seconds=1.5)
@@ -77,6 +84,22 @@ def test_torchrun_rank0_held_in_compile_rank1_in_all_reduce_both_named(venv, cud
     assert "kernel `scaled_copy_kernel`" in compiling.summary and "LayoutInference" in compiling.summary
     assert waiting.details["operation"] == "all_reduce" and waiting.details["backend"] == "gloo"
     assert any(v.pid == launcher.pid for v in verdicts)  # the launcher itself has a verdict too
+
+
+def test_torchrun_rank0_swallowed_an_error_rank1_waits_in_all_reduce(venv, cuda_env, tmp_path):
+    """Scenario 3 of the two-rank issue: rank 0's request fails (the kit refuses a kernel over sm_120's shared
+    memory), its loop swallows the error and waits for work; rank 1 waits for it in all_reduce. The error is on
+    rank 0's stderr, and diagnose shows rank 1 in the collective and rank 0 outside any collective or compile."""
+    with session(torchrun(venv, "swallowed"), rank_env(cuda_env, tmp_path)) as launcher:
+        out = read_until(launcher.stderr, "rank 0: request failed; serving")
+        if not any("rank 1: entering all_reduce" in line for line in out):
+            out += read_until(launcher.stderr, "rank 1: entering all_reduce")
+        verdicts = diagnose([launcher.pid], seconds=1.5)
+    text = "".join(out)
+    assert "SharedMemoryLimitError" in text and "101377" in text.replace(",", ""), text[-3000:]
+    ranks = {r: next(v for v in verdicts if f"rank {r} of 2" in v.label) for r in (0, 1)}
+    assert ranks[1].kind == "collective" and ranks[1].details["operation"] == "all_reduce", ranks[1].line()
+    assert ranks[0].kind not in ("collective", "compiling"), ranks[0].line()
 
 
 def test_no_compiler_outlives_a_compiling_process_killed_with_sigkill(venv, cuda_env, tmp_path):
