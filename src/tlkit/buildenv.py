@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tlkit.cacheentry import is_ready, mark_ready
 from tlkit.errors import KitError
 from tlkit.locks import exclusive
-
-READY = ".tlkit-ready"
 
 
 def buildenv_key(requires: tuple[str, ...] | list[str]) -> str:
@@ -36,17 +35,17 @@ def make_venv(env: Path, requirements: list[str] | tuple[str, ...]) -> None:
     except BaseException:
         shutil.rmtree(env, ignore_errors=True)
         raise
-    (env / READY).write_text("\n".join(requirements) + "\n")
+    mark_ready(env, "\n".join(requirements))
 
 
 def ensure_buildenv(requires: tuple[str, ...] | list[str], cache: Path, log=print) -> Path:
     """Return the venv folder; an env without its ready marker (interrupted) is rebuilt."""
     env = cache / "buildenv" / buildenv_key(requires)
-    if (env / READY).is_file():
+    if is_ready(env):
         return env
     # Made in place (a venv records its own path), so one process makes it while the others wait.
     with exclusive(env.with_name(env.name + ".lock"), f"the build venv {env}", wait=True, log=log):
-        if not (env / READY).is_file():
+        if not is_ready(env):
             log(f"build env: creating {env} with {', '.join(requires)}")
             make_venv(env, requires)
     return env

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -29,3 +31,72 @@ def cache_root() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return (base / "tlkit").resolve()
+
+
+DEFAULT_RECIPE = "tilelang-0.1.14"  # what build-wheel builds and verify takes its CUDA default from
+_UNSAFE = re.compile(r"[^A-Za-z0-9.+=_-]+")
+
+
+def folder_name(text: str) -> str:
+    """`text` (a variant name, a wheel label) as one folder name: unsafe runs become "_"."""
+    return _UNSAFE.sub("_", text).strip("_")
+
+
+@dataclass(frozen=True)
+class KitLayout:
+    """Every path under the kit's root, named once."""
+
+    root: Path
+
+    @classmethod
+    def find(cls) -> KitLayout:
+        return cls(kit_root())
+
+    @property
+    def recipes(self) -> Path:
+        return self.root / "recipes"
+
+    @property
+    def toolchains(self) -> Path:
+        return self.recipes / "cuda-toolchains.toml"
+
+    @property
+    def default_recipe(self) -> Path:
+        return self.recipes / f"{DEFAULT_RECIPE}.toml"
+
+    @property
+    def dist(self) -> Path:
+        return self.root / "dist"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def verify(self) -> Path:
+        """The user-facing verification data: kernels.py and the tables."""
+        return self.root / "verify"
+
+    @property
+    def kernels(self) -> Path:
+        return self.verify / "kernels.py"
+
+    @property
+    def variants(self) -> Path:
+        return self.verify / "variants.toml"
+
+    @property
+    def verify_toml(self) -> Path:
+        return self.verify / "verify.toml"
+
+    @property
+    def gpu_toml(self) -> Path:
+        return self.verify / "gpu.toml"
+
+    @property
+    def smem_limits(self) -> Path:
+        return self.verify / "shared-memory-limits.toml"
+
+    def verify_work(self, tier: str) -> Path:
+        """build/verify (verify-sm120) or build/verify-gpu: venvs/, and per run slot a kernel cache and runs/."""
+        return self.root / "build" / tier

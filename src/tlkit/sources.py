@@ -11,14 +11,12 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import FetchError
 from tlkit.recipe import GitSource, SdistSource
-
-READY = ".tlkit-ready"
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,10 @@ def fetch_sdist(source: SdistSource, cache: Path, log=print) -> Path:
         shutil.rmtree(entry)
         raise FetchError(f"cached {existing[0]} has sha256 {actual}, expected {source.sha256}; "
                          "the corrupt entry was removed, run again to download it anew")
-    entry.parent.mkdir(parents=True, exist_ok=True)
     spec = f"{source.package}=={source.version}"
     log(f"fetch: pip download {spec} (sdist)")
-    with tempfile.TemporaryDirectory(prefix=f".{source.sha256[:12]}.", dir=entry.parent) as tmp:
-        staged = Path(tmp) / "entry"
+    # No marker: the entry holds one archive whose sha256 is checked at every use (above).
+    with staged_entry(entry, None) as staged:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", source.package,
                "--disable-pip-version-check", "--quiet", "--dest", str(staged), spec]
         res = subprocess.run(cmd, capture_output=True, text=True)
@@ -72,12 +69,6 @@ def fetch_sdist(source: SdistSource, cache: Path, log=print) -> Path:
         if actual != source.sha256:
             raise FetchError(f"{files[0].name} from the index has sha256 {actual}, the recipe pins "
                              f"{source.sha256}; nothing was kept (truncated download, or a re-upload?)")
-        try:
-            staged.rename(entry)
-        except OSError:
-            if not (entry / files[0].name).is_file():
-                raise
-            # another process published the same pinned entry first: it is the same file (sha256 above)
     return entry / files[0].name
 
 
@@ -92,14 +83,10 @@ def _git(args: list[str], cwd: Path, what: str) -> str:
 def fetch_git(source: GitSource, cache: Path, log=print) -> Path:
     """Check out `commit` with its submodules; refuse a TVM pin that differs from the recipe's."""
     entry = cache / "sources" / "git" / source.commit
-    if (entry / READY).is_file():
+    if is_ready(entry):
         return entry / "tree"
-    if entry.exists():
-        shutil.rmtree(entry)
-    entry.parent.mkdir(parents=True, exist_ok=True)
     log(f"fetch: git {source.url} @ {source.commit}")
-    with tempfile.TemporaryDirectory(prefix=f".{source.commit[:12]}.", dir=entry.parent) as tmp:
-        staged = Path(tmp) / "entry"
+    with staged_entry(entry, f"{source.url} {source.commit}") as staged:
         tree = staged / "tree"
         tree.mkdir(parents=True)
         _git(["init", "-q"], tree, "git init")
@@ -128,8 +115,6 @@ def fetch_git(source: GitSource, cache: Path, log=print) -> Path:
                              f"{version_file.read_text().strip()!r}, the recipe says {source.version!r}")
         for git_meta in sorted(tree.rglob(".git"), key=lambda p: len(p.parts), reverse=True):
             shutil.rmtree(git_meta) if git_meta.is_dir() else git_meta.unlink()
-        (staged / READY).write_text(f"{source.url} {source.commit}\n")
-        staged.rename(entry)
     return entry / "tree"
 
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import KitError, RecipeError
 from tlkit.locks import exclusive
 from tlkit.tomltable import Table, load_toml
-
-READY = ".tlkit-ready"
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,7 @@ def _check_nvcc(spec: ToolchainSpec, nvcc: Path) -> str:
 def ensure_toolchain(spec: ToolchainSpec, cache: Path, log=print) -> Toolchain:
     """Install the pinned packages into cache/toolchains/<key> (atomically) and verify nvcc."""
     prefix = cache / "toolchains" / spec.key
-    if not (prefix / READY).is_file():
+    if not is_ready(prefix):
         with exclusive(prefix.with_name(prefix.name + ".lock"), f"the CUDA {spec.cuda} toolchain {prefix}",
                        wait=True, log=log):
             _install(spec, prefix, log)
@@ -84,19 +81,13 @@ def ensure_toolchain(spec: ToolchainSpec, cache: Path, log=print) -> Toolchain:
 
 def _install(spec: ToolchainSpec, prefix: Path, log) -> None:
     """Install into a staging folder beside `prefix`, check nvcc, rename into place (under the lock)."""
-    if not (prefix / READY).is_file():
-        if prefix.exists():
-            shutil.rmtree(prefix)  # an incomplete install from an interrupted run
-        prefix.parent.mkdir(parents=True, exist_ok=True)
+    if not is_ready(prefix):
         reqs = [f"{name}=={version}" for name, version in sorted(spec.packages.items())]
         log(f"toolchain: installing CUDA {spec.cuda} from PyPI: {' '.join(reqs)}")
-        with tempfile.TemporaryDirectory(prefix=f"{spec.key}.", dir=prefix.parent) as tmp:
-            staged = Path(tmp) / "t"
+        with staged_entry(prefix, " ".join(reqs)) as staged:
             cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
                    "--no-warn-script-location", "--quiet", "--target", str(staged), *reqs]
             res = subprocess.run(cmd, capture_output=True, text=True)
             if res.returncode != 0:
                 raise KitError(f"installing CUDA {spec.cuda} toolchain failed:\n{res.stderr.strip()}")
             _check_nvcc(spec, staged / "nvidia" / "cu13" / "bin" / "nvcc")
-            (staged / READY).write_text(" ".join(reqs) + "\n")
-            staged.rename(prefix)

@@ -1,0 +1,40 @@
+"""Cache entries that appear only when complete: filled in a temporary folder beside the entry, marked READY,
+then renamed into place (a venv, which records its own path, is made in place and marked last)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+READY = ".tlkit-ready"
+
+
+def is_ready(entry: Path) -> bool:
+    return (entry / READY).is_file()
+
+
+def mark_ready(entry: Path, text: str) -> None:
+    (entry / READY).write_text(text if text.endswith("\n") else text + "\n")
+
+
+@contextlib.contextmanager
+def staged_entry(entry: Path, marker: str | None) -> Iterator[Path]:
+    """A path beside `entry` to fill (not yet created). When the block ends, the READY marker (`marker`; None:
+    the entry has none) is written in it and it is renamed to `entry`, replacing an incomplete one; on an error
+    nothing is kept. An entry another process completed first is kept as it is (same pinned content)."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{entry.name}.", dir=entry.parent) as tmp:
+        staged = Path(tmp) / "entry"
+        yield staged
+        if marker is not None:
+            mark_ready(staged, marker)
+            if entry.exists() and not is_ready(entry):
+                shutil.rmtree(entry)  # left by an interrupted run
+        try:
+            staged.rename(entry)
+        except OSError:
+            if not entry.is_dir() or (marker is not None and not is_ready(entry)):
+                raise
