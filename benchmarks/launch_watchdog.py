@@ -33,8 +33,9 @@ from tilelang import launch_watchdog  # noqa: E402
 
 from tlkit.machine import describe  # noqa: E402
 from tlkit.tomltable import load_toml  # noqa: E402
+from tlkit.verify.subject import gpu_cases as cases  # noqa: E402
+from tlkit.verify.subject.protocol import load_module as load  # noqa: E402
 from tlkit.verify.variants import load_variants  # noqa: E402
-from tlkit.verify.worker import load_module as load  # noqa: E402
 
 MODES = {"off": {"seconds": 0}, "default": {"seconds": 120, "sample_ms": 2}, "every launch": {"seconds": 120,
                                                                                             "sample_ms": 0}}
@@ -50,7 +51,6 @@ def small_kernel():
 
 def sequence():
     kernels = load(KIT / "verify" / "kernels.py", "tlkit_kernels")
-    cases = load(KIT / "verify" / "gpu_cases.py", "tlkit_cases")
     dims = load_toml(KIT / "verify" / "gpu.toml")["dims"]
     variants = load_variants(KIT / "verify" / "variants.toml")
     with ThreadPoolExecutor(8) as pool:  # nvcc runs overlap; the compiles are not what is measured

@@ -12,31 +12,32 @@ import pytest
 
 from tlkit.doctor import Finding, assess, toolkit_finding
 from tlkit.errors import RecipeError
-from tlkit.verify.gpu_config import load_gpu_config
+from tlkit.verify.config import load_gpu_config
 from tlkit.verify.gpu_report import GpuRunInfo, compare_table, markdown_table, terminal_table, write_gpu_reports
-from tlkit.verify.gpu_runner import GpuRun
 from tlkit.verify.smem import load_limits
 from tlkit.verify.variants import Variant
+from tlkit.verify.watchdog import Run
 
 KIT = Path(__file__).resolve().parents[1]
 
 
-def runs() -> list[GpuRun]:
-    ok = GpuRun(Variant("fp8_gemm_kernel", (("K", 1024), ("N", 2048)), (4,)), "ok",
-                data={"compile_s": 12.0, "median_ms": 0.0096, "grid": [16, 2, 1], "block": [128, 1, 1],
-                      "dynamic_smem": 82048, "smem_limit": 232448,
-                      "errors": {"C": {"tolerance": "gemm_bf16", "max_abs_err": 0.5, "ref_max_abs": 200.0,
-                                       "bad": 0, "elements": 131072}}},
-                warnings=[])
-    wrong = GpuRun(Variant("hc_split_sinkhorn_kernel", (("hc", 4),), (1, 2)), "wrong",
-                   data={"compile_s": 3.0, "median_ms": 0.005, "grid": [256, 1, 1], "block": [64, 1, 1],
-                         "errors": {"comb": {"tolerance": "fp32", "max_abs_err": 0.01, "ref_max_abs": 1.0, "bad": 1,
-                                             "elements": 4096, "first_bad": {"index": [2, 1, 3], "got": 0.26,
-                                                                             "want": 0.25}}}})
-    hang = GpuRun(Variant("spin_kernel", (("n", 32),), (1,)), "device hang",
-                  "first launch and synchronisation did not complete within 20 s (grid (1, 1, 1), block (32, 1, 1))",
-                  data={"grid": [1, 1, 1], "block": [32, 1, 1], "compile_s": 3.9},
-                  gpu_after="yes: a fresh process summed 2^20 floats on the GPU correctly (4.1 s with start-up)")
+def runs() -> list[Run]:
+    ok = Run(Variant("fp8_gemm_kernel", (("K", 1024), ("N", 2048)), (4,)), "0", "ok",
+             data={"compile_s": 12.0, "median_ms": 0.0096, "grid": [16, 2, 1], "block": [128, 1, 1],
+                   "dynamic_smem": 82048, "smem_limit": 232448,
+                   "errors": {"C": {"tolerance": "gemm_bf16", "max_abs_err": 0.5, "ref_max_abs": 200.0,
+                                    "bad": 0, "elements": 131072}}},
+             warnings=[])
+    wrong = Run(Variant("hc_split_sinkhorn_kernel", (("hc", 4),), (1, 2)), "1", "wrong",
+                data={"compile_s": 3.0, "median_ms": 0.005, "grid": [256, 1, 1], "block": [64, 1, 1],
+                      "errors": {"comb": {"tolerance": "fp32", "max_abs_err": 0.01, "ref_max_abs": 1.0, "bad": 1,
+                                          "elements": 4096, "first_bad": {"index": [2, 1, 3], "got": 0.26,
+                                                                          "want": 0.25}}}})
+    hang = Run(Variant("spin_kernel", (("n", 32),), (1,)), "2", "device hang",
+               error="first launch and synchronisation did not complete within 20 s (grid (1, 1, 1), "
+                     "block (32, 1, 1))",
+               data={"grid": [1, 1, 1], "block": [32, 1, 1], "compile_s": 3.9},
+               gpu_after="yes: a fresh process summed 2^20 floats on the GPU correctly (4.1 s with start-up)")
     return [ok, wrong, hang]
 
 

@@ -70,12 +70,12 @@ def test_simplifier_cap_of_one_trips_with_the_expression(venv, cuda_env, tmp_pat
 
 
 def test_fuzzed_kernels_do_not_trip_the_default_caps(venv, cuda_env, tmp_path):
-    """A short run of verify/fuzz_guards.py (the full run, and its comparison with the stock wheel, is in
-    docs/measurements.md): randomized kernels of every family compile with the default caps."""
+    """A short run of the guard fuzzer, tlkit.verify.subject.fuzz_guards (the full run, and its comparison with
+    the stock wheel, is in docs/measurements.md): randomized kernels of every family compile with the default caps."""
     out = tmp_path / "fuzz.json"
-    proc = subprocess.run([str(venv), str(KIT / "verify" / "fuzz_guards.py"), "--count", "10", "--out", str(out)],
-                          capture_output=True, text=True, env={**cuda_env, "TILELANG_CACHE_DIR": str(tmp_path)},
-                          timeout=900)
+    env = {**cuda_env, "TILELANG_CACHE_DIR": str(tmp_path), "PYTHONPATH": f"{KIT / 'src'}:{cuda_env['PYTHONPATH']}"}
+    proc = subprocess.run([str(venv), "-m", "tlkit.verify.subject.fuzz_guards", "--count", "10", "--out", str(out)],
+                          capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads(out.read_text())["results"]
     assert len(results) == 10 and {r["family"] for r in results} == {

@@ -1,29 +1,19 @@
-"""The GPU tier's PyTorch references (verify/reference.py) against independent element-by-element versions
+"""The GPU tier's PyTorch references (tlkit.verify.subject.reference) against independent element-by-element versions
 written here, on the CPU; and the case builders for every variant of the model's table."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from tlkit.verify.subject import gpu_cases as cases
+from tlkit.verify.subject import reference as ref
+
 KIT = Path(__file__).resolve().parents[1]
 
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load("ref_under_test", KIT / "verify" / "reference.py")
-cases = _load("cases_under_test", KIT / "verify" / "gpu_cases.py")
 
 
 def pow2_ceil_scalar(x: float) -> float:
@@ -158,7 +148,7 @@ def test_sinkhorn_matches_loop_and_is_doubly_stochastic():
 
 
 def test_every_model_variant_has_a_case_whose_outputs_match_its_arguments():
-    from tlkit.verify.gpu_config import load_gpu_config
+    from tlkit.verify.config import load_gpu_config
     from tlkit.verify.variants import load_variants
 
     dims = {**load_gpu_config(KIT / "verify" / "gpu.toml").dims, "n": 70, "topk": 64}
@@ -173,8 +163,8 @@ def test_every_model_variant_has_a_case_whose_outputs_match_its_arguments():
 
 
 def test_worker_comparison_counts_elements_outside_the_tolerance():
-    from tlkit.verify.gpu_config import load_gpu_config
-    from tlkit.verify.gpu_worker import compare
+    from tlkit.verify.config import load_gpu_config
+    from tlkit.verify.subject.gpu import compare
 
     tolerances = load_gpu_config(KIT / "verify" / "gpu.toml").tolerances
     case = cases.make_case("hc_split_sinkhorn_kernel", {"hc": 4, "sinkhorn_iters": 20, "eps": 1e-6},
@@ -192,7 +182,7 @@ def test_worker_comparison_counts_elements_outside_the_tolerance():
 def test_edge_shapes_of_gpu_toml_build_cases_of_those_sizes_on_cpu():
     """Issue 17: every [edges] entry gives, for each kernel that takes its sizes, a case of exactly those sizes
     whose expected outputs have the outputs' shapes; the sizes the model's tiles do not divide are among them."""
-    from tlkit.verify.gpu_config import load_gpu_config
+    from tlkit.verify.config import load_gpu_config
     from tlkit.verify.variants import load_variants
 
     config = load_gpu_config(KIT / "verify" / "gpu.toml")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tlkit.errors import KitError
+from tlkit.paths import folder_name
 from tlkit.verify.assess import Verdict
-from tlkit.verify.runner import slug_name
 from tlkit.verify.saved_sources import (
     IDENTICAL,
     MANIFEST,
@@ -34,7 +34,7 @@ def run_with(runs: Path, sources: dict[tuple[str, str], str | None], status: str
     for (variant, target), text in sources.items():
         v = Verdict("k", variant, (1,), target, status if text is None else "ok", 1.0)
         if text is not None:
-            folder = runs / slug_name(variant)
+            folder = runs / folder_name(variant)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{target}.cu").write_text(text)
             v.source_sha256 = hashlib.sha256(text.encode()).hexdigest()

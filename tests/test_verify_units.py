@@ -11,10 +11,10 @@ import pytest
 from tlkit.errors import RecipeError
 from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.report import RunInfo, compare_table, markdown_table, terminal_table, write_reports
-from tlkit.verify.runner import TargetRun, innermost_frames, split_log, warnings_in
 from tlkit.verify.smem import base_arch, check, limit_for, load_limits
+from tlkit.verify.subject.compiled import normalized_source
 from tlkit.verify.variants import Variant, load_variants
-from tlkit.verify.worker import normalized_source
+from tlkit.verify.watchdog import Run, innermost_frames, split_log, warnings_in
 
 KIT = Path(__file__).resolve().parents[1]
 LIMITS = KIT / "verify" / "shared-memory-limits.toml"
@@ -61,9 +61,9 @@ def test_variant_table_errors(tmp_path):
         load_variants(bad)
 
 
-def run(status="ok", **data) -> TargetRun:
+def run(status="ok", **data) -> Run:
     v = Variant("sparse_attn_kernel", (("d", 512), ("h", 32)), (2,))
-    return TargetRun(v, "sm_120", status, 9.5, data=data)
+    return Run(v, "sm_120", status, 9.5, data=data)
 
 
 def test_assess_flags_unlaunchable_and_wrong_arch():
@@ -76,11 +76,11 @@ def test_assess_flags_unlaunchable_and_wrong_arch():
     assert v.ok and v.static_smem + v.dynamic_smem == 9216
     v = assess(run(**{**data, "archs": ["sm_50"]}), limits, LIMITS)
     assert v.status == "wrong arch" and "sm_50" in v.message
-    refused = TargetRun(run().variant, "sm_120", "compile error", 2.0,
+    refused = Run(run().variant, "sm_120", "compile error", 2.0,
                         "SharedMemoryLimitError: kernel sparse_attn_kernel needs 105,472 B of shared memory")
     v = assess(refused, limits, LIMITS)
     assert v.status == "not launchable" and v.message.startswith("SharedMemoryLimitError: kernel sparse_attn_kernel")
-    v = assess(TargetRun(run().variant, "sm_120", "timeout", 300, "killed after 300 s in stage: compile"), limits,
+    v = assess(Run(run().variant, "sm_120", "timeout", 300, "killed after 300 s in stage: compile"), limits,
                LIMITS)
     assert v.status == "timeout" and not v.ok
 

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from tlkit.errors import KitError
+from tlkit.paths import DEFAULT_RECIPE
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--recipe", default="tilelang-0.1.14", help="recipe name in recipes/ or path to a .toml")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
     p.add_argument("--cuda", help="CUDA 13.x toolkit to build with (default: the recipe's)")
     p.add_argument("--jobs", type=int, help="parallel compile jobs (default: from cores and free memory)")
     p.add_argument("--clean", action="store_true", help="remove the prepared tree and build folder first")
@@ -81,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_patches_check)
     from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.doctor import add_doctor_parser
-    from tlkit.verify.cli import add_verify_parser
-    from tlkit.verify.gpu_cli import add_gpu_parser
+    from tlkit.verify.cli import add_gpu_parser, add_verify_parser
 
     add_verify_parser(sub)
     add_gpu_parser(sub)

@@ -111,11 +111,11 @@ def format_findings(findings: list[Finding]) -> str:
 
 
 def cmd_doctor(args) -> int:
-    from tlkit.paths import kit_root
+    from tlkit.paths import KitLayout
 
     python = args.python or default_python()
     report = run_probe(python)
-    findings = assess(report, load_limits(kit_root() / "verify" / "shared-memory-limits.toml"))
+    findings = assess(report, load_limits(KitLayout.find().smem_limits))
     if args.json:
         print(json.dumps({"report": report, "findings": [f.__dict__ for f in findings]}, indent=1))
     else:

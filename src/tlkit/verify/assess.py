@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.verify.runner import TargetRun
 from tlkit.verify.smem import base_arch, check, limit_for
+from tlkit.verify.watchdog import Run
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Verdict:
     smem_limit: int | None = None
     warnings: list[str] = field(default_factory=list)
     source_sha256: str = ""
-    normalized_source_sha256: str = ""  # workspace buffers renumbered (see worker.normalized_source)
+    normalized_source_sha256: str = ""  # workspace buffers renumbered (see subject.compiled.normalized_source)
     log: str = ""
 
     @property
@@ -35,7 +35,7 @@ class Verdict:
         return self.status == "ok"
 
 
-def assess(run: TargetRun, limits: dict[str, int], limits_path: Path) -> Verdict:
+def assess(run: Run, limits: dict[str, int], limits_path: Path) -> Verdict:
     v = Verdict(run.variant.kernel, run.variant.name, run.variant.world_sizes, run.target, run.status,
                 round(run.seconds, 2), run.error, warnings=run.warnings, log=run.log)
     if run.status == "compile error" and "SharedMemoryLimitError" in run.error:

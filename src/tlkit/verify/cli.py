@@ -1,168 +1,268 @@
-"""`tlkit verify-sm120`: options, then venv -> matrix -> verdicts -> reports (and --compare)."""
+"""`tlkit verify-sm120` and `tlkit verify-gpu`: options resolved once, then environment -> matrix (the tier's
+steps over the watchdog) -> verdicts -> reports, and --compare / --expect-sources / --save-sources."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.errors import KitError
 from tlkit.machine import describe
-from tlkit.paths import cache_root, kit_root
+from tlkit.paths import cache_root, folder_name
+from tlkit.probe import cuda_devices
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess
-from tlkit.verify.config import VerifyConfig, load_config
-from tlkit.verify.report import RunInfo, compare_table, terminal_table, write_reports
-from tlkit.verify.runner import RunContext, run_matrix
+from tlkit.verify.gpu import SANITIZER_TOOLS, GpuContext, run_gpu_matrix, sanitize
+from tlkit.verify.options import (
+    SOURCE_ARCH,
+    Common,
+    GpuOptions,
+    Install,
+    Sm120Options,
+    add_gpu_arguments,
+    add_sm120_arguments,
+    resolve_gpu,
+    resolve_sm120,
+    stock_install,
+)
 from tlkit.verify.saved_sources import compare_sources, load_manifest, matches_table, save_sources
-from tlkit.verify.smem import load_limits
-from tlkit.verify.variants import Variant, load_variants
+from tlkit.verify.sm120 import RunContext, run_matrix
+from tlkit.verify.smem import limit_for, load_limits
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
+from tlkit.verify.watchdog import Run, subject_path
 
 
 def add_verify_parser(sub) -> None:
     p = sub.add_parser("verify-sm120", help="compile every model kernel variant for sm_120/sm_120a, bounded")
-    what = p.add_mutually_exclusive_group()
-    what.add_argument("--wheel", type=Path, help="wheel to verify (default: the newest in dist/)")
-    what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
-    p.add_argument("--compare", action="store_true", help="also run the stock PyPI wheel of the same version")
-    p.add_argument("--kernels", type=Path,
-                   help="kernel module (default: verify/kernels.py), e.g. the model's kernel.py")
-    p.add_argument("--variants", type=Path, help="variant table (default: verify/variants.toml)")
-    p.add_argument("--targets", help="comma-separated CUDA archs (default: sm_120,sm_120a)")
-    p.add_argument("--world-sizes", help="model-parallel world sizes to cover (default: the table's, 1,2,4,8)")
-    p.add_argument("--only", metavar="REGEX", help="verify only the variants whose name matches")
-    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300)")
-    p.add_argument("--jobs", type=int, help="parallel workers (default: number of cores)")
-    p.add_argument("--cuda", default="13.2", help="CUDA toolkit from PyPI that compiles (default 13.2)")
-    p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
-    p.add_argument("--fresh-venv", action="store_true", help="recreate the verify venv even if one matches")
-    p.add_argument("--save-sources", type=Path, metavar="DIR",
-                   help="keep every generated CUDA source in DIR, with a manifest (how the test data is made)")
-    p.add_argument("--expect-sources", type=Path, metavar="DIR",
-                   help="fail unless every variant's CUDA source equals the one saved in DIR")
+    add_sm120_arguments(p)
     p.set_defaults(func=cmd_verify)
 
 
-def newest_wheel(dist: Path) -> Path:
-    wheels = sorted(dist.glob("tilelang-*.whl"), key=lambda p: p.stat().st_mtime)
-    if not wheels:
-        raise KitError(f"no tilelang wheel in {dist}: run `nox -s build-wheel`, or pass --wheel PATH / --pypi VERSION")
-    return wheels[-1]
+def add_gpu_parser(sub) -> None:
+    p = sub.add_parser("verify-gpu", help="run every model kernel variant on the GPU present, against PyTorch")
+    add_gpu_arguments(p)
+    p.set_defaults(func=cmd_verify_gpu)
 
 
-def subject_install(args: argparse.Namespace, config: VerifyConfig, kit: Path) -> tuple[str, list[str], str]:
-    """(slot name, pip requirements for the wheel under test, base TileLang version)."""
-    if args.pypi:
-        pins = config.stock_pins.get(args.pypi)
-        if pins is None:
-            raise KitError(f"no known-good runtime pins for stock tilelang {args.pypi} in verify/verify.toml "
-                           f"[stock_pins]; known: {', '.join(config.stock_pins)}")
-        return f"pypi-{args.pypi}", [f"tilelang=={args.pypi}", *pins], args.pypi
-    wheel = (args.wheel or newest_wheel(kit / "dist")).resolve()
-    if not wheel.is_file():
-        raise KitError(f"--wheel {wheel}: no such file")
-    version = wheel.name.split("-")[1]
-    return "wheel", [str(wheel)], version.split("+")[0]
-
-
-def run_one(slot: str, install: list[str], args, config: VerifyConfig, kit: Path, variants: list[Variant],
-            targets: list[str], ctx_base: dict, log=print) -> tuple[VerifyEnv, RunInfo, list[Verdict], Path]:
-    """Set up the venv, run the matrix, write the reports; also returns the run folder (logs, sources)."""
-    work = kit / "build" / "verify" / slot
-    env_info = create_venv(kit / "build" / "verify" / "venvs" / slot, [*install, config.torch], args.fresh_venv, log)
-    cache = work / "kernel-cache"
-    shutil.rmtree(cache, ignore_errors=True)
+def subject_env(toolchain_env: dict[str, str], extra_path: tuple[str, ...], cache: Path) -> dict[str, str]:
+    """The workers' environment: ours without TILELANG_* settings, the toolchain, the folders under test and the
+    kit's subject package on PYTHONPATH, a fresh kernel cache, unbuffered output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}
-    env.update(ctx_base["env"])
+    env.update(toolchain_env)
+    env["PYTHONPATH"] = os.pathsep.join([*extra_path, subject_path(), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["TILELANG_CACHE_DIR"] = str(cache)
-    shutil.rmtree(work / "runs", ignore_errors=True)
-    ctx = RunContext(env_info.python, ctx_base["module"], ctx_base["cuobjdump"], env, ctx_base["bound"], work / "runs")
-    limits_path = kit / "verify" / "shared-memory-limits.toml"
-    limits = load_limits(limits_path)
-    jobs = ctx_base["jobs"]
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
-    def progress(run, i, n):
+
+def toolchain_env(common: Common) -> dict[str, str]:
+    """CUDA_HOME and PATH for the kit's PyPI toolchain; nothing with --cuda system."""
+    if common.cuda == "system":
+        return {}
+    toolchain = ensure_toolchain(load_toolchain_spec(common.layout.toolchains, common.cuda), cache_root())
+    return {"CUDA_HOME": str(toolchain.root), "PATH": f"{toolchain.root / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+
+
+def fresh_work(work: Path) -> Path:
+    """The run slot's kernel cache and runs/ emptied; returns the kernel cache."""
+    for path in (work / "kernel-cache", work / "runs"):
+        shutil.rmtree(path, ignore_errors=True)
+    return work / "kernel-cache"
+
+
+# --- verify-sm120 ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sm120Result:
+    env: VerifyEnv
+    info: report.RunInfo
+    verdicts: list[Verdict]
+    runs_dir: Path  # logs and sources
+
+
+def run_sm120(opts: Sm120Options, install: Install, tool_env: dict[str, str], cuobjdump: Path,
+              log=print) -> Sm120Result:
+    """Set up the venv, run the matrix, write the reports."""
+    c = opts.common
+    work = c.layout.verify_work("verify") / install.slot
+    env_info = create_venv(c.layout.verify_work("verify") / "venvs" / install.slot,
+                           [*install.requirements, c.config.torch], c.fresh_venv, log)
+    env = subject_env(tool_env, (), fresh_work(work))
+    ctx = RunContext(env_info.python, c.kernels, cuobjdump, env, c.bound, work / "runs")
+    limits = load_limits(c.layout.smem_limits)
+
+    def progress(run: Run, i: int, n: int) -> None:
         log(f"[{i}/{n}] {run.status:<13} {run.variant.name} {run.target} {run.seconds:.1f} s")
 
-    log(f"verify: {env_info.label}: {len(variants)} variants x {len(targets)} targets, {jobs} jobs, "
-        f"bound {ctx.bound:g} s per compile")
+    log(f"verify: {env_info.label}: {len(c.variants)} variants x {len(opts.targets)} targets, {c.jobs} jobs, "
+        f"bound {c.bound:g} s per compile")
     start = time.monotonic()
-    runs = run_matrix(variants, targets, ctx, jobs, progress)
+    runs = run_matrix(list(c.variants), list(opts.targets), ctx, c.jobs, progress)
     wall = time.monotonic() - start
-    verdicts = [assess(r, limits, limits_path) for r in runs]
-    info = RunInfo(env_info.label, tuple(targets), ctx.bound, jobs, round(wall, 1), round(env_info.seconds, 1),
-                   describe())
-    folder = (args.reports or kit / "reports") / re.sub(r"[^A-Za-z0-9.+_-]", "_", env_info.label.replace(" ", "-"))
-    for path in write_reports(folder, info, verdicts):
+    verdicts = [assess(r, limits, c.layout.smem_limits) for r in runs]
+    info = report.RunInfo(env_info.label, opts.targets, c.bound, c.jobs, round(wall, 1), round(env_info.seconds, 1),
+                          describe())
+    for path in report.write_reports(c.reports / folder_name(env_info.label.replace(" ", "-")), info, verdicts):
         log(f"report: {path}")
-    return env_info, info, verdicts, ctx.workdir
-
-
-def select_variants(args: argparse.Namespace, kit: Path) -> list[Variant]:
-    """The variant table (--variants), over --world-sizes, narrowed by --only."""
-    sizes = [int(x) for x in args.world_sizes.split(",")] if args.world_sizes else None
-    variants = load_variants(args.variants or kit / "verify" / "variants.toml", sizes)
-    if args.only:
-        variants = [v for v in variants if re.search(args.only, v.name)]
-        if not variants:
-            raise KitError(f"--only {args.only!r} matches no variant")
-    return variants
+    return Sm120Result(env_info, info, verdicts, ctx.workdir)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    kit = kit_root()
-    config = load_config(kit / "verify" / "verify.toml")
-    targets = args.targets.split(",") if args.targets else list(config.targets)
-    variants = select_variants(args, kit)
-    if args.expect_sources:
-        load_manifest(args.expect_sources)  # a missing or broken set fails now, not after the matrix
-    module = (args.kernels or kit / "verify" / "kernels.py").resolve()
-    if not module.is_file():
-        raise KitError(f"--kernels {module}: no such file")
-    cache = cache_root()
-    toolchain = ensure_toolchain(load_toolchain_spec(kit / "recipes" / "cuda-toolchains.toml", args.cuda), cache)
-    cuobjdump = ensure_tool(config.cuobjdump, cache, "cuobjdump")
-    ctx_base = {
-        "module": module, "cuobjdump": cuobjdump, "bound": float(args.bound or config.bound_seconds),
-        "jobs": args.jobs or len(os.sched_getaffinity(0)),
-        "env": {"CUDA_HOME": str(toolchain.root), "PATH": f"{toolchain.root / 'bin'}{os.pathsep}{os.environ['PATH']}",
-                "PYTHONUNBUFFERED": "1"},
-    }
-    slot, install, base_version = subject_install(args, config, kit)
-    reports = args.reports or kit / "reports"
-    env_info, info, verdicts, runs_dir = run_one(slot, install, args, config, kit, variants, targets, ctx_base)
+    opts = resolve_sm120(args)
+    c = opts.common
+    if opts.expect_sources:
+        load_manifest(opts.expect_sources)  # a missing or broken set fails now, not after the matrix
+    tool_env = toolchain_env(c)
+    cuobjdump = ensure_tool(c.config.cuobjdump, cache_root(), "cuobjdump")
+    ours = run_sm120(opts, opts.install, tool_env, cuobjdump)
     print()
-    print(terminal_table(info, verdicts))
-    failed = not all(v.ok for v in verdicts)
-    if args.save_sources:
-        command = "python -m tlkit " + " ".join(sys.argv[1:])
-        n = save_sources(args.save_sources, runs_dir, verdicts, env_info.label, command)
-        print(f"saved {n} CUDA sources of {env_info.label} in {args.save_sources}")
-    if args.expect_sources:
-        matches = compare_sources(args.expect_sources, runs_dir, verdicts)
-        table = matches_table(str(args.expect_sources), matches)
+    print(report.terminal_table(ours.info, ours.verdicts))
+    failed = not all(v.ok for v in ours.verdicts)
+    if opts.save_sources:
+        n = save_sources(opts.save_sources, ours.runs_dir, ours.verdicts, ours.env.label, opts.command)
+        print(f"saved {n} CUDA sources of {ours.env.label} in {opts.save_sources}")
+    if opts.expect_sources:
+        matches = compare_sources(opts.expect_sources, ours.runs_dir, ours.verdicts)
+        table = matches_table(str(opts.expect_sources), matches)
         print()
         print(table)
-        reports.mkdir(parents=True, exist_ok=True)
-        (reports / "sources.txt").write_text(table + "\n")
+        write_text(c.reports / "sources.txt", table)
         failed = failed or not all(m.ok for m in matches)
-    if args.compare:
-        pins = config.stock_pins.get(base_version)
-        if pins is None:
-            raise KitError(f"--compare: no known-good pins for stock tilelang {base_version} in verify/verify.toml")
-        stock_env, stock_info, stock, _ = run_one(f"pypi-{base_version}", [f"tilelang=={base_version}", *pins], args,
-                                               config, kit, variants, targets, ctx_base)
+    if c.compare:
+        stock = run_sm120(opts, stock_install(c.config, opts.install.base_version, "--compare"), tool_env, cuobjdump)
         print()
-        print(terminal_table(stock_info, stock))
+        print(report.terminal_table(stock.info, stock.verdicts))
         print()
-        table = compare_table(env_info.label, stock_env.label, verdicts, stock)
+        table = report.compare_table(ours.env.label, stock.env.label, ours.verdicts, stock.verdicts)
         print(table)
-        reports.mkdir(parents=True, exist_ok=True)
-        (reports / "compare.txt").write_text(table + "\n")
+        write_text(c.reports / "compare.txt", table)
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+
+
+# --- verify-gpu -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    python: Path
+    label: str
+    extra_path: tuple[str, ...]  # prepended to PYTHONPATH (--site)
+
+
+def _version_in(python: Path, env: dict[str, str]) -> str:
+    res = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('tilelang'))"],
+                         capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        raise KitError(f"no tilelang importable by {python} with PYTHONPATH={env.get('PYTHONPATH', '')}:\n"
+                       f"{res.stderr.strip()[-1500:]}")
+    return res.stdout.strip()
+
+
+def find_sanitizer(opts: GpuOptions, env: dict[str, str]) -> str:
+    if opts.sanitizer:
+        return str(opts.sanitizer)
+    found = shutil.which("compute-sanitizer", path=env.get("PATH", os.environ.get("PATH")))
+    home = env.get("CUDA_HOME") or os.environ.get("CUDA_HOME")
+    if not found and home and (Path(home) / "bin" / "compute-sanitizer").is_file():
+        found = str(Path(home) / "bin" / "compute-sanitizer")
+    if not found:
+        raise KitError("--sanitize: no compute-sanitizer on PATH or in $CUDA_HOME/bin; name one with --sanitizer "
+                       "(it ships with the CUDA toolkit and in the PyPI wheel nvidia-cuda-sanitizer-api)")
+    return found
+
+
+def make_subject(opts: GpuOptions, stock: bool, log=print) -> Subject:
+    """The environment under test: a --site folder with --python, or a fresh venv (wheel or PyPI)."""
+    sites = opts.compare_sites if stock else opts.sites
+    c = opts.common
+    if sites:
+        paths = tuple(map(str, sites))
+        version = _version_in(opts.python, {**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
+        return Subject(opts.python, f"tilelang {version}" + (" (stock)" if stock else ""), paths)
+    install = stock_install(c.config, opts.install.base_version, "--compare") if stock else opts.install
+    env = create_venv(c.layout.verify_work("verify-gpu") / "venvs" / install.slot,
+                      [*install.requirements, c.config.torch], c.fresh_venv, log)
+    return Subject(env.python, env.label + (" (stock)" if stock else ""), ())
+
+
+def run_subject(opts: GpuOptions, subject: Subject, slot: str, tool_env: dict[str, str], device: str,
+                log=print) -> tuple[gpu_report.GpuRunInfo, list[Run]]:
+    c, g = opts.common, opts.gpu
+    work = c.layout.verify_work("verify-gpu") / slot
+    env = subject_env(tool_env, subject.extra_path, fresh_work(work))
+    ctx = GpuContext(subject.python, c.kernels, opts.cases, env, c.bound, opts.launch_bound, g.dims, g.tolerances,
+                     {"warmup": g.warmup, "repeats": g.repeats, "batch": g.batch, "sleep_cycles": g.sleep_cycles},
+                     work / "runs", opts.target, source_arch=SOURCE_ARCH if opts.sm120_source else None,
+                     edges=g.edges,
+                     source_smem_limit=limit_for(SOURCE_ARCH, load_limits(c.layout.smem_limits), c.layout.smem_limits))
+    log(f"verify-gpu: {subject.label}: {len(c.variants)} variants, {c.jobs} parallel compiles, then one run at a time")
+    start = time.monotonic()
+    sanitizer = find_sanitizer(opts, env) if opts.sanitize else None  # before the matrix: fail early
+    runs = run_gpu_matrix(list(c.variants), ctx, c.jobs, log)
+    mode = f"; CUDA source generated for {SOURCE_ARCH}, compiled for this GPU" if opts.sm120_source else ""
+    folder = c.reports / "gpu" / folder_name(subject.label + (f"-{SOURCE_ARCH}-source" if opts.sm120_source else ""))
+
+    def write() -> gpu_report.GpuRunInfo:
+        info = gpu_report.GpuRunInfo(
+            subject.label + mode, device, describe(), round(time.monotonic() - start, 1), ctx.compile_bound,
+            ctx.launch_bound, f"device time per launch, median of {g.repeats} CUDA-event timings of {g.batch} "
+            f"back-to-back launches queued behind a GPU sleep, after {g.warmup} warm-up launches; dims {g.dims}")
+        for path in gpu_report.write_gpu_reports(folder, info, runs):
+            log(f"report: {path}")
+        return info
+
+    info = write()
+    if sanitizer:  # the runs are reported first: a sanitizer takes many times longer
+        launched = [r for r in runs if r.status in ("ok", "wrong")]
+        for tool in SANITIZER_TOOLS:
+            found = sanitize([r.variant for r in launched], ctx, sanitizer, tool, log)
+            for r in launched:
+                r.data[tool] = found[r.variant]
+                if found[r.variant] != "clean" and r.status == "ok":
+                    not_run = found[r.variant].startswith("not run")
+                    r.status = "not sanitized" if not_run else "hazard"
+                    r.error = f"compute-sanitizer {tool}: {found[r.variant]}"
+        info = write()
+    return info, runs
+
+
+def cmd_verify_gpu(args: argparse.Namespace) -> int:
+    found = cuda_devices()
+    if not found["devices"]:
+        print(f"verify-gpu: no NVIDIA GPU on this machine ({found['error'] or 'the driver reports 0 devices'}): "
+              "nothing to run. `nox -s verify-sm120` checks compilation without a GPU; `nox -s doctor` says more.")
+        return 0
+    opts = resolve_gpu(args)
+    first = found["devices"][0]
+    device = f"{first['name']} ({first['arch']})"
+    tool_env = toolchain_env(opts.common)
+    subject = make_subject(opts, stock=False)
+    info, runs = run_subject(opts, subject, "subject", tool_env, device)
+    print()
+    print(gpu_report.terminal_table(info, runs))
+    failed = not all(r.status in gpu_report.PASSING for r in runs)
+    if opts.common.compare or opts.compare_sites:
+        stock = make_subject(opts, stock=True)
+        stock_info, stock_runs = run_subject(opts, stock, "stock", tool_env, device)
+        print()
+        print(gpu_report.terminal_table(stock_info, stock_runs))
+        table = gpu_report.compare_table(subject.label, stock.label, runs, stock_runs)
+        print()
+        print(table)
+        write_text(opts.common.reports / "gpu" / "compare.txt", table)
     sys.stdout.flush()
     return 1 if failed else 0

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.verify.gpu_runner import GpuRun
+from tlkit.texttable import align
+from tlkit.verify.watchdog import Run
 
 PASSING = ("ok", "not launchable")  # a kernel the device cannot launch is reported, not run: not a failure
 
@@ -22,7 +23,7 @@ class GpuRunInfo:
     timing: str  # how the medians were taken
 
 
-def worst_error(run: GpuRun) -> str:
+def worst_error(run: Run) -> str:
     """The largest error relative to the reference's magnitude, over the outputs."""
     errors = run.data.get("errors") or {}
     worst = max((e["max_abs_err"] / e["ref_max_abs"] if e["ref_max_abs"] else e["max_abs_err"]
@@ -30,7 +31,7 @@ def worst_error(run: GpuRun) -> str:
     return "-" if worst is None else f"{worst:.1e}"
 
 
-def _us(run: GpuRun) -> str:
+def _us(run: Run) -> str:
     ms = run.data.get("median_ms")
     return "-" if ms is None else f"{ms * 1000:.1f}"
 
@@ -51,7 +52,7 @@ def _edges(edges: dict[str, str]) -> str:
     return f"{len(edges) - len(wrong)}/{len(edges)} ok" + (f" (wrong: {', '.join(wrong)})" if wrong else "")
 
 
-# Columns shown only when some run has them: (header, key in GpuRun.data, formatter)
+# Columns shown only when some run has them: (header, key in Run.data, formatter)
 OPTIONAL = (
     ("source (sha256)", "normalized_source_sha256", lambda d: d["normalized_source_sha256"][:12]),
     ("scalar fallbacks", "scalar_fallbacks", _fallbacks),
@@ -61,7 +62,7 @@ OPTIONAL = (
 )
 
 
-def rows(runs: list[GpuRun]) -> list[tuple[str, ...]]:
+def rows(runs: list[Run]) -> list[tuple[str, ...]]:
     extra = [c for c in OPTIONAL if any(c[1] in r.data for r in runs)]
     out = [("variant", "ws", "status", "compile s", "median us", "grid", "block", "smem B", "max rel err", "warn",
             *(c[0] for c in extra))]
@@ -75,14 +76,7 @@ def rows(runs: list[GpuRun]) -> list[tuple[str, ...]]:
     return out
 
 
-def _align(table: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
-
-
-def problems(runs: list[GpuRun]) -> list[str]:
+def problems(runs: list[Run]) -> list[str]:
     out = []
     for r in runs:
         if r.status == "ok":
@@ -99,7 +93,7 @@ def problems(runs: list[GpuRun]) -> list[str]:
     return out
 
 
-def summary(info: GpuRunInfo, runs: list[GpuRun]) -> str:
+def summary(info: GpuRunInfo, runs: list[Run]) -> str:
     counts: dict[str, int] = {}
     for r in runs:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -108,8 +102,8 @@ def summary(info: GpuRunInfo, runs: list[GpuRun]) -> str:
             f"{info.compile_bound:g} s per compile, {info.launch_bound:g} s per launch. Times: {info.timing}.")
 
 
-def terminal_table(info: GpuRunInfo, runs: list[GpuRun]) -> str:
-    lines = _align(rows(runs))
+def terminal_table(info: GpuRunInfo, runs: list[Run]) -> str:
+    lines = align(rows(runs))
     found = problems(runs)
     if found:
         lines += ["", "Not ok:"] + [f"  {p}" for p in found]
@@ -117,7 +111,7 @@ def terminal_table(info: GpuRunInfo, runs: list[GpuRun]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(info: GpuRunInfo, runs: list[GpuRun]) -> str:
+def markdown_table(info: GpuRunInfo, runs: list[Run]) -> str:
     table = rows(runs)
     md = [f"# verify-gpu: {info.label}", "", f"Device: {info.device}; machine: {info.machine}", "",
           "| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
@@ -129,7 +123,7 @@ def markdown_table(info: GpuRunInfo, runs: list[GpuRun]) -> str:
     return "\n".join(md)
 
 
-def write_gpu_reports(folder: Path, info: GpuRunInfo, runs: list[GpuRun]) -> list[Path]:
+def write_gpu_reports(folder: Path, info: GpuRunInfo, runs: list[Run]) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     doc = {"run": info.__dict__, "ok": all(r.status in PASSING for r in runs),
            "results": [{"variant": r.variant.name, "kernel": r.variant.kernel, "kwargs": r.variant.kwargs,
@@ -142,7 +136,7 @@ def write_gpu_reports(folder: Path, info: GpuRunInfo, runs: list[GpuRun]) -> lis
     return paths
 
 
-def compare_table(kit_label: str, stock_label: str, kit: list[GpuRun], stock: list[GpuRun]) -> str:
+def compare_table(kit_label: str, stock_label: str, kit: list[Run], stock: list[Run]) -> str:
     """Per variant: both outcomes, both median times and the ratio kit/stock."""
     theirs = {r.variant: r for r in stock}
     table = [("variant", "kit", "stock", "kit us", "stock us", "kit/stock")]
@@ -152,4 +146,4 @@ def compare_table(kit_label: str, stock_label: str, kit: list[GpuRun], stock: li
             continue
         a, b = r.data.get("median_ms"), s.data.get("median_ms")
         table.append((r.variant.name, r.status, s.status, _us(r), _us(s), f"{a / b:.3f}" if a and b else "-"))
-    return "\n".join([f"kit: {kit_label}   stock: {stock_label}", *_align(table)])
+    return "\n".join([f"kit: {kit_label}   stock: {stock_label}", *align(table)])

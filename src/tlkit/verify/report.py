@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tlkit.texttable import align
 from tlkit.verify.assess import Verdict
 
 
@@ -55,9 +56,7 @@ def terminal_table(info: RunInfo, verdicts: list[Verdict]) -> str:
     for v in verdicts:
         rows.append((v.variant, ",".join(map(str, v.world_sizes)), v.target, v.status, f"{v.seconds:.1f}",
                      _kb(v.regs), _kb(v.stack), _smem(v), str(len(v.warnings))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = align(rows)
     failures = [v for v in verdicts if not v.ok]
     if failures:
         lines.append("")
@@ -148,8 +147,4 @@ def compare_table(kit_label: str, stock_label: str, kit: list[Verdict], stock: l
         ratio = f"{v.seconds / s.seconds:.2f}" if s.seconds > 0 else "-"
         same = same_source(v, s)
         rows.append((v.variant, v.target, v.status, s.status, f"{v.seconds:.1f}", f"{s.seconds:.1f}", ratio, same))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [f"kit: {kit_label}   stock: {stock_label}"]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(2, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join([f"kit: {kit_label}   stock: {stock_label}", *align(rows)])

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.errors import KitError
+from tlkit.paths import folder_name
+from tlkit.texttable import align
 from tlkit.verify.assess import Verdict
-from tlkit.verify.runner import slug_name
-from tlkit.verify.worker import normalized_source
+from tlkit.verify.subject.compiled import normalized_source
 
 MANIFEST = "manifest.json"
 IDENTICAL = "identical"
@@ -36,7 +37,7 @@ class SourceMatch:
 
 def run_source(runs_dir: Path, variant: str, target: str) -> Path:
     """Where the verify worker wrote the CUDA source of one (variant, target)."""
-    return runs_dir / slug_name(variant) / f"{target}.cu"
+    return runs_dir / folder_name(variant) / f"{target}.cu"
 
 
 def save_sources(dest: Path, runs_dir: Path, verdicts: list[Verdict], label: str, command: str) -> int:
@@ -58,7 +59,7 @@ def save_sources(dest: Path, runs_dir: Path, verdicts: list[Verdict], label: str
             if not src.is_file():
                 raise KitError(f"{v.variant} {v.target}: compiled, but its source {src} is missing")
             if v.source_sha256 not in written:
-                rel = Path(slug_name(v.variant)) / f"{v.target}.cu"
+                rel = Path(folder_name(v.variant)) / f"{v.target}.cu"
                 (staging / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, staging / rel)
                 written[v.source_sha256] = rel.as_posix()
@@ -128,18 +129,13 @@ def compare_sources(saved: Path, runs_dir: Path, verdicts: list[Verdict]) -> lis
 
 
 def matches_table(saved_label: str, matches: list[SourceMatch]) -> str:
-    rows = [(m.variant, m.target, m.outcome, m.detail) for m in matches]
-    widths = [max(len(r[i]) for r in [("variant", "target", "source", ""), *rows]) for i in range(3)]
-    head = f"generated CUDA source against the saved sources of {saved_label}"
-    header = "  ".join(c.ljust(w) for c, w in zip(("variant", "target", "source"), widths, strict=True))
-    lines = [head, header.rstrip()]
-    lines += ["  ".join([*(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)), r[3]]).rstrip() for r in rows]
+    rows = [("variant", "target", "source", ""), *((m.variant, m.target, m.outcome, m.detail) for m in matches)]
+    lines = [f"generated CUDA source against the saved sources of {saved_label}", *align(rows, rule=False)]
     counts: dict[str, int] = {}
     for m in matches:
         counts[m.outcome] = counts.get(m.outcome, 0) + 1
     lines.append("summary: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     return "\n".join(lines)
-
 
 
 def gpu_sources_match(results: list[dict], saved: Path, target: str = "sm_120") -> dict[str, str]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.buildenv import READY, make_venv
+from tlkit.buildenv import make_venv
+from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import KitError
 from tlkit.sources import sha256_file
 
@@ -53,9 +53,9 @@ def create_venv(parent: Path, install: list[str], fresh: bool = False, log=print
     parent.mkdir(parents=True, exist_ok=True)
     for other in parent.iterdir():
         if other.is_dir() and not other.name.startswith(".trash-") and (other != root or fresh
-                                                                         or not (other / READY).is_file()):
+                                                                         or not is_ready(other)):
             _discard(other)
-    if not (root / READY).is_file():
+    if not is_ready(root):
         log(f"venv: {root}: pip install {' '.join(install)}")
         make_venv(root, install)
     else:
@@ -74,18 +74,14 @@ def ensure_tool(requirement: str, cache: Path, binary: str) -> Path:
     name = requirement.replace("==", "-")
     prefix = cache / "tools" / name
     exe = prefix / "nvidia" / "cu13" / "bin" / binary
-    if (prefix / READY).is_file() and exe.is_file():
+    if is_ready(prefix) and exe.is_file():
         return exe
-    shutil.rmtree(prefix, ignore_errors=True)
-    staged = prefix.with_name(prefix.name + ".partial")
-    shutil.rmtree(staged, ignore_errors=True)
-    res = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
-                          "--target", str(staged), requirement], capture_output=True, text=True)
-    if res.returncode != 0:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise KitError(f"installing {requirement} failed:\n{res.stderr.strip()[-2000:]}")
-    (staged / READY).write_text(requirement + "\n")
-    staged.rename(prefix)
+    with staged_entry(prefix, requirement) as staged:
+        res = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                              "--disable-pip-version-check", "--target", str(staged), requirement],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise KitError(f"installing {requirement} failed:\n{res.stderr.strip()[-2000:]}")
     if not exe.is_file():
         raise KitError(f"{requirement} has no {binary} at {exe}")
     return exe

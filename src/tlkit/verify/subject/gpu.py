@@ -1,12 +1,14 @@
-"""Compile one kernel variant for the GPU that is present, run it on inputs of the real shapes, compare with
-the PyTorch reference and time it. Run as a script by gpu_runner.py inside the environment under test.
+"""Compile kernel variants for the GPU that is present, run them on inputs of the real shapes, compare with
+the PyTorch references and time them: `python -m tlkit.verify.subject.gpu SPEC`, started by
+tlkit.verify.gpu inside the environment under test, one fresh process per compile (this process initialises
+CUDA, so it is never forked) and one for the runs.
 
-Like worker.py (whose helpers it reuses) it reports through JSON lines on `events_fd`. Before every launch
+It reports through the watchdog's protocol (subject/protocol.py). Before every launch
 it says so, with the grid and block, and the parent's watchdog kills this process group when a launch or
 its synchronisation outlives the bound: a kernel that never finishes on the device becomes "device hang"."""
 
 import collections
-import hashlib
+import importlib
 import json
 import os
 import re
@@ -14,16 +16,15 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from worker import (  # noqa: E402
+from tlkit.verify.subject.compiled import (
     compile_factory,
     dynamic_smem,
-    emit,
+    elaborate,
     first_error_line,
-    load_factory,
-    load_module,
     normalized_source,
+    source_hashes,
 )
+from tlkit.verify.subject.protocol import factory_in, load_module, start
 
 # TileLang's packed FP32x2 helpers (tl_templates/cuda/common.h): Blackwell instructions from sm_100 on, a
 # scalar version below. In a source made for sm_120a and run on an older GPU, these run as scalars.
@@ -63,6 +64,11 @@ def launch_shape(prim_func, args):
     return grid, block
 
 
+def launch(events, what, shape):
+    """Said before every launch: the watchdog holds it and its synchronisation to the launch bound."""
+    events.emit(event="launch", stage=f"launch: {what}", what=what, grid=shape[0], block=shape[1])
+
+
 def compare(case, tolerances):
     """Per output: worst error against the reference and how many elements are outside the tolerance."""
     import torch
@@ -94,11 +100,11 @@ def time_kernel(kernel, args, timing, events, shape):
     the events time the device's work, not the host's launch cost (these kernels run for microseconds)."""
     import torch
 
-    emit(events, event="launch", what=f"{timing['warmup']} warm-up launches", grid=shape[0], block=shape[1])
+    launch(events, f"{timing['warmup']} warm-up launches", shape)
     for _ in range(timing["warmup"]):
         kernel(*args)
     torch.cuda.synchronize()
-    emit(events, event="launch", what=f"{timing['repeats']} timed batches", grid=shape[0], block=shape[1])
+    launch(events, f"{timing['repeats']} timed batches", shape)
     samples = []
     for _ in range(timing["repeats"]):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -139,8 +145,7 @@ def source_for(prim_func, factory, arch, smem_limit, workdir):
         f.write(source)
     smem = max(dynamic_smem(kernel).values(), default=0)
     used = dict(collections.Counter(f"tl::{name}" for name in PACKED_HELPERS.findall(source)))
-    info = {"source_arch": arch, "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
-            "normalized_source_sha256": hashlib.sha256(normalized_source(source).encode()).hexdigest(),
+    info = {"source_arch": arch, **source_hashes(source),
             "source_dynamic_smem": smem, "scalar_fallbacks": used}
     if smem_limit and smem > smem_limit:
         why = f"needs {smem:,} B of dynamic shared memory per block on {arch}, which allows {smem_limit:,} B"
@@ -153,23 +158,22 @@ def run_one(spec, item, events):
     import torch
 
     PHASE["error"] = "compile error"
-    factory = load_factory(spec["module"], item["factory"])
-    emit(events, event="stage", stage="elaborate (build the TIR from the factory)",
+    factory = factory_in(load_module(spec["module"], "tlkit_verify_kernels"), spec["module"], item["factory"])
+    events.emit(event="stage", stage="elaborate (build the TIR from the factory)",
          tilelang=getattr(tilelang, "__version__", "?"))
-    get_tir = getattr(factory, "get_tir", None)
-    prim_func = get_tir(**item["kwargs"]) if get_tir else factory(**item["kwargs"])
+    prim_func = elaborate(factory, item["kwargs"])
     props = torch.cuda.get_device_properties(0)
     limit = int(getattr(props, "shared_memory_per_block_optin", 0) or 0)
     source_info, wanted, unfit = {}, None, None
     arch = spec.get("source_arch")
     if arch:
-        emit(events, event="stage", stage=f"generate the {arch} source")
+        events.emit(event="stage", stage=f"generate the {arch} source")
         source_info, wanted, unfit = source_for(prim_func, factory, arch, spec["source_smem_limit"],
                                                 os.path.join(spec["workdir"], item["slug"]))
         if unfit:
-            emit(events, event="result", status="not launchable", error=unfit, device=props.name, **source_info)
+            events.emit(event="result", status="not launchable", error=unfit, device=props.name, **source_info)
             return
-    emit(events, event="stage", stage="compile (lower, codegen, nvcc, load)"
+    events.emit(event="stage", stage="compile (lower, codegen, nvcc, load)"
          + (f" with the {arch} source" if arch else ""))
     start = time.perf_counter()
     SOURCE["text"] = wanted
@@ -183,34 +187,41 @@ def run_one(spec, item, events):
     common = {"compile_s": compile_s, "target": str(getattr(kernel, "target", spec["target"])),
               "smem_limit": limit, "device": props.name, **source_info}
     if spec["compile_only"]:  # the kernel cache is filled; the run phase reads the compiled kernel from it
-        emit(events, event="result", status="compiled", dynamic_smem=max(dynamic_smem(kernel).values(), default=0),
+        events.emit(event="result", status="compiled", dynamic_smem=max(dynamic_smem(kernel).values(), default=0),
              **common)
         return
     PHASE["error"] = "run error"  # from here on an exception is not the compiler's
     smem = item.get("dynamic_smem", 0)
-    emit(events, event="stage", stage="inputs and reference")
+    events.emit(event="stage", stage="inputs and reference")
     case = make_case(spec, item, spec["dims"])
     shape = launch_shape(prim_func, case.args)
     common.update(grid=shape[0], block=shape[1], dims=case.dims)
     if limit and smem > limit:
-        emit(events, event="result", status="not launchable",
+        events.emit(event="result", status="not launchable",
              error=f"needs {smem:,} B of dynamic shared memory per block; {props.name} allows {limit:,} B", **common)
         return
-    emit(events, event="launch", what="first launch and synchronisation", grid=shape[0], block=shape[1])
+    launch(events, "first launch and synchronisation", shape)
     try:
         kernel(*case.args)
         torch.cuda.synchronize()
     except Exception as exc:
         traceback.print_exc()
-        emit(events, event="result", status="run error", error=first_error_line(exc), **common)
+        events.emit(event="result", status="run error", error=first_error_line(exc), **common)
         return
-    emit(events, event="stage", stage="compare with the reference")
+    events.emit(event="stage", stage="compare with the reference")
     ok, errors = compare(case, spec["tolerances"])
     edges, wrong_edges = run_edges(kernel, prim_func, item, spec, case, events)
     median_ms, samples = time_kernel(kernel, case.args, spec["timing"], events, shape)
     error = f"wrong at the edge shape(s) {', '.join(wrong_edges)}" if ok and wrong_edges else ""
-    emit(events, event="result", status="ok" if ok and not wrong_edges else "wrong", errors=errors,
+    events.emit(event="result", status="ok" if ok and not wrong_edges else "wrong", errors=errors,
          median_ms=median_ms, samples_ms=samples, edges=edges, error=error, **common)
+
+
+def cases_module(spec):
+    """--cases FILE, else the kit's own cases (gpu_cases.py beside this file)."""
+    if spec.get("cases"):
+        return load_module(spec["cases"], "tlkit_verify_gpu_cases")
+    return importlib.import_module("tlkit.verify.subject.gpu_cases")
 
 
 def make_case(spec, item, dims):
@@ -218,7 +229,7 @@ def make_case(spec, item, dims):
     reference is computed on the CPU, so that the only kernels it instruments are TileLang's."""
     import torch
 
-    cases = load_module(spec["cases"], "tlkit_verify_gpu_cases")
+    cases = cases_module(spec)
     if not spec.get("reference_on_cpu"):
         return cases.make_case(item["factory"], item["kwargs"], dims, "cuda", seed=spec.get("seed", 0))
     case = cases.make_case(item["factory"], item["kwargs"], dims, "cpu", seed=spec.get("seed", 0))
@@ -237,7 +248,7 @@ def run_edges(kernel, prim_func, item, spec, case, events):
             continue
         edge = make_case(spec, item, {**spec["dims"], **sizes})
         shape = launch_shape(prim_func, edge.args)
-        emit(events, event="launch", what=f"edge shape {name}", grid=shape[0], block=shape[1])
+        launch(events, f"edge shape {name}", shape)
         kernel(*edge.args)
         torch.cuda.synchronize()
         ok, errors = compare(edge, spec["tolerances"])
@@ -251,35 +262,28 @@ def run_edges(kernel, prim_func, item, spec, case, events):
 
 
 def main():
-    import faulthandler
-    import signal
-
     spec = json.loads(sys.argv[1])
-    events = os.fdopen(spec["events_fd"], "w")
-    stack_file = open(spec["stack_file"], "w")  # noqa: SIM115 - must stay open for faulthandler
-    faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
-    emit(events, event="stage", stage="import tilelang and torch")
+    events = start(spec)
+    events.emit(event="stage", stage="import tilelang and torch")
     import tilelang  # noqa: F401
     import torch
 
     if not torch.cuda.is_available():
-        emit(events, event="begin", index=0)
-        emit(events, event="result", status="no gpu", error="torch.cuda.is_available() is False")
+        events.begin(0)
+        events.emit(event="result", status="no gpu", error="torch.cuda.is_available() is False")
         return
     if spec.get("source_arch"):
         from tilelang.engine.callback import register_cuda_postproc
 
         register_cuda_postproc(_replace_source)
     for i, item in enumerate(spec["variants"]):
-        print(f"=== tlkit: target {i} ===", flush=True)
-        print(f"=== tlkit: target {i} ===", file=sys.stderr, flush=True)
-        emit(events, event="begin", index=i)
+        events.begin(i)
         try:
             run_one(spec, item, events)
         except Exception as exc:  # an error is a result, not a crash of the worker
             traceback.print_exc()
-            emit(events, event="result", status=PHASE["error"], error=first_error_line(exc))
-    emit(events, event="done")
+            events.emit(event="result", status=PHASE["error"], error=first_error_line(exc))
+    events.emit(event="done")
 
 
 if __name__ == "__main__":

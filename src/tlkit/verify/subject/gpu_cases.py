@@ -2,31 +2,18 @@
 
 `make_case(kernel, kwargs, dims, device, gen)` returns a Case: the kernel's arguments in order (outputs
 pre-filled with NaN or garbage so an unwritten element shows), which arguments are outputs, how to
-decode each output to float32, the tolerance class of each, and the reference outputs (verify/reference.py).
+decode each output to float32, the tolerance class of each, and the reference outputs (reference.py).
 `dims` holds the small sizes chosen for the symbolic dimensions (verify/gpu.toml [dims]). Torch only:
 the GPU worker imports this file, tests/test_reference.py runs it on the CPU."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
-
-def _load_reference():
-    path = Path(__file__).with_name("reference.py")
-    spec = importlib.util.spec_from_file_location("tlkit_verify_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
+from tlkit.verify.subject import reference as ref
 
 
 @dataclass

@@ -1,14 +1,13 @@
-"""Running the GPU tier: compile every variant in parallel (filling a fresh kernel cache), then run them one
-at a time, so timings do not share the GPU. Each worker is watched from here: the compile stage under the
-compile bound, every launch and its synchronisation under the launch bound. A launch that outlives its
-bound is a device hang: the worker's process group is killed and a fresh process checks that the GPU
+"""verify-gpu's steps over the watchdog: compile every variant in parallel (one fresh worker each, filling a
+fresh kernel cache), then run them one at a time in one worker, so timings do not share the GPU. Workers here
+initialise CUDA, so none is forked: each is a new process (tlkit.verify.subject.gpu). The compile stages are
+held to the compile bound, every launch and its synchronisation to the launch bound. A launch that outlives
+its bound is a device hang: the worker's process group is killed and a fresh process checks that the GPU
 still answers."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import re
 import subprocess
 import sys
@@ -17,42 +16,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.verify.runner import (
-    TIMEOUT,
-    Deadline,
-    _dump_stack,
-    _kill_group,
-    innermost_frames,
-    read_events,
-    slug,
-    split_log,
-    warnings_in,
-)
+from tlkit.paths import folder_name
 from tlkit.verify.variants import Variant
+from tlkit.verify.watchdog import Outcome, Run, attach_logs, spawn, split_log, subject_argv, watch
 
-GPU_WORKER = Path(__file__).with_name("gpu_worker.py")
 HEALTH_PROBE = ("import torch; x = torch.arange(1 << 20, device='cuda', dtype=torch.float32); "
                 "torch.cuda.synchronize(); print(int(x.sum().item()))")
 HEALTH_EXPECTED = str(sum(range(1 << 20)))
-
-
-@dataclass
-class GpuRun:
-    variant: Variant
-    status: str  # ok | wrong | compile error | run error | not launchable | device hang | timeout | crash | no gpu
-    error: str = ""
-    stage: str = ""
-    data: dict = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    log: str = ""
-    gpu_after: str = ""  # after a device hang: whether a fresh process could still use the GPU
 
 
 @dataclass(frozen=True)
 class GpuContext:
     python: Path
     module: Path
-    cases: Path
+    cases: Path | None  # None: the kit's own cases
     env: dict[str, str]
     compile_bound: float
     launch_bound: float
@@ -67,70 +44,55 @@ class GpuContext:
     edges: dict[str, dict[str, int]] = field(default_factory=dict)  # gpu.toml [edges]: extra checked shapes
 
 
-def watch(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
-          tag: str = "") -> list[GpuRun]:
-    """One worker for `batch`, in order, under the watchdog. Returns a result for every variant it reached;
+def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
+               tag: str = "") -> list[Run]:
+    """One worker for `batch`, in order, under the watchdog. Returns a record for every variant it reached;
     it stops at a hang, timeout or crash (the caller starts a new worker for the rest)."""
-    workdir = ctx.workdir / (slug(batch[0]) if len(batch) == 1 else f"run-{tag}")
-    workdir.mkdir(parents=True, exist_ok=True)
-    kind = "compile" if compile_only else "run"
-    stack_file, log_file = workdir / f"stack-{kind}.txt", workdir / f"log-{kind}.txt"
-    read_fd, write_fd = os.pipe()
-    items = [{"factory": v.kernel, "kwargs": v.kwargs, "slug": slug(v), **(known or {}).get(v, {})} for v in batch]
-    spec = {"events_fd": write_fd, "stack_file": str(stack_file), "module": str(ctx.module), "cases": str(ctx.cases),
-            "variants": items, "dims": ctx.dims, "tolerances": ctx.tolerances, "timing": ctx.timing,
-            "target": ctx.target, "compile_only": compile_only, "workdir": str(ctx.workdir / "sources"),
-            "source_arch": ctx.source_arch, "source_smem_limit": ctx.source_smem_limit, "edges": ctx.edges,
-            "reference_on_cpu": bool(ctx.wrapper)}
-    with open(log_file, "w") as log:
-        proc = subprocess.Popen([*ctx.wrapper, str(ctx.python), str(GPU_WORKER), json.dumps(spec)], pass_fds=[write_fd],
-                                stdout=log, stderr=subprocess.STDOUT, env=ctx.env, start_new_session=True)
-    os.close(write_fd)
-    stage, launch, index = "start the worker", None, 0
-    deadline = Deadline(time.monotonic() + ctx.compile_bound)
-    results: list[GpuRun] = []
-    timed_out = False
-    for ev in read_events(read_fd, deadline):
-        if ev is TIMEOUT:
-            timed_out = True
-            break
-        kind_ = ev.pop("event")
-        if kind_ in ("stage", "begin"):
-            stage, launch = ev.get("stage", stage), None
-            index = ev.get("index", index)
-            deadline.set(ctx.compile_bound)
-        elif kind_ == "launch":
-            stage, launch = f"launch: {ev['what']}", ev
-            deadline.set(ctx.launch_bound)
-        elif kind_ == "result":
-            status = ev.pop("status")
-            results.append(GpuRun(batch[index], status, ev.pop("error", ""), stage, data=ev))
-    variant = batch[min(index, len(batch) - 1)]
-    if timed_out:
-        stack = _dump_stack(proc, stack_file)
-        _kill_group(proc)
-        frames = innermost_frames(stack)
-        where = f"; innermost frames: {' <- '.join(frames)}" if frames else ""
-        if launch is not None:
-            hung = GpuRun(variant, "device hang", f"{launch['what']} did not complete within {ctx.launch_bound:g} s "
-                          f"(grid {tuple(launch['grid'])}, block {tuple(launch['block'])}); worker killed{where}",
-                          stage, data={"grid": launch["grid"], "block": launch["block"]})
-            hung.gpu_after = gpu_health(ctx)
-            results.append(hung)
-        else:
-            results.append(GpuRun(variant, "timeout", f"killed after {ctx.compile_bound:g} s in stage: {stage}{where} "
-                                  f"(stacks: {stack_file})", stage))
+    workdir = ctx.workdir / (folder_name(batch[0].name) if len(batch) == 1 else f"run-{tag}")
+    items = [{"factory": v.kernel, "kwargs": v.kwargs, "slug": folder_name(v.name), **(known or {}).get(v, {})}
+             for v in batch]
+    spec = {"module": str(ctx.module), "cases": str(ctx.cases) if ctx.cases else None, "variants": items,
+            "dims": ctx.dims, "tolerances": ctx.tolerances, "timing": ctx.timing, "target": ctx.target,
+            "compile_only": compile_only, "workdir": str(ctx.workdir / "sources"), "source_arch": ctx.source_arch,
+            "source_smem_limit": ctx.source_smem_limit, "edges": ctx.edges, "reference_on_cpu": bool(ctx.wrapper)}
+    child = spawn(subject_argv(ctx.python, "gpu", ctx.wrapper), spec, ctx.env, workdir,
+                  "compile" if compile_only else "run")
+    launch: dict = {}
+
+    def on_event(ev: dict) -> float | None:
+        kind = ev.get("event")
+        if kind in ("stage", "begin"):
+            launch.clear()
+            return ctx.compile_bound
+        if kind == "launch":
+            launch.update(ev)
+            return ctx.launch_bound
+        return None
+
+    seen = watch(child, ctx.compile_bound, on_event)
+    results = []
+    for r in seen.results:
+        key = r.pop("key")
+        results.append(Run(batch[int(key)], key, r.pop("status"), error=r.pop("error", ""), stage=r.pop("stage"),
+                           data={k: v for k, v in r.items() if k != "event"}))
+    variant = batch[min(int(seen.key or 0), len(batch) - 1)]
+    if seen.timed_out and launch:
+        results.append(device_hang(variant, seen, launch, ctx))
     else:
-        code = proc.wait()
-        if len(results) < len(batch) and code != 0 or not results:
-            tail = log_file.read_text(errors="replace").strip().splitlines()[-3:]
-            results.append(GpuRun(variant, "crash", f"worker exited with {code} in stage: {stage}: "
-                                  f"{' | '.join(tail)[-400:]}", stage))
-    parts = split_log(log_file.read_text(errors="replace"))
-    for i, r in enumerate(results):
-        r.warnings = warnings_in(parts.get(str(i), "") if len(batch) > 1 else "".join(parts.values()))
-        r.log = str(log_file)
+        failed = seen.failure(variant, "0")
+        if failed is not None:
+            results.append(failed)
+    attach_logs(results, child.log_file, whole=len(batch) == 1)
     return results
+
+
+def device_hang(variant: Variant, seen: Outcome, launch: dict, ctx: GpuContext) -> Run:
+    where = f"; innermost frames: {' <- '.join(seen.frames)}" if seen.frames else ""
+    hung = Run(variant, seen.key, "device hang", error=f"{launch['what']} did not complete within "
+               f"{ctx.launch_bound:g} s (grid {tuple(launch['grid'])}, block {tuple(launch['block'])}); worker "
+               f"killed{where}", stage=seen.stage, data={"grid": launch["grid"], "block": launch["block"]})
+    hung.gpu_after = gpu_health(ctx)
+    return hung
 
 
 def gpu_health(ctx: GpuContext) -> str:
@@ -147,13 +109,13 @@ def gpu_health(ctx: GpuContext) -> str:
     return f"NO: the fresh process failed: {(res.stderr.strip().splitlines() or ['?'])[-1][:300]}"
 
 
-def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=print) -> list[GpuRun]:
+def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=print) -> list[Run]:
     """Compile all in parallel, one process each; then run the compiled ones in order in one process,
     starting a new one after a hang or crash."""
-    compiled: dict[Variant, GpuRun] = {}
+    compiled: dict[Variant, Run] = {}
 
-    def compile_one(v: Variant) -> GpuRun:
-        return watch([v], ctx, compile_only=True)[0]
+    def compile_one(v: Variant) -> Run:
+        return run_worker([v], ctx, compile_only=True)[0]
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for i, r in enumerate(pool.map(compile_one, variants), 1):
@@ -161,11 +123,11 @@ def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=prin
             log(f"[compile {i}/{len(variants)}] {r.status:<13} {r.variant.name} {r.data.get('compile_s', 0):.1f} s")
     todo = [v for v in variants if compiled[v].status == "compiled"]
     known = {v: {"dynamic_smem": compiled[v].data.get("dynamic_smem", 0)} for v in todo}
-    ran: dict[Variant, GpuRun] = {}
+    ran: dict[Variant, Run] = {}
     attempt = 0
     while todo:
         attempt += 1
-        for r in watch(todo, ctx, compile_only=False, known=known, tag=str(attempt)):
+        for r in run_worker(todo, ctx, compile_only=False, known=known, tag=str(attempt)):
             first = compiled[r.variant]
             r.data["load_s"] = r.data.pop("compile_s", None)  # a kernel-cache hit in this phase
             r.data["compile_s"], r.data["dynamic_smem"] = first.data.get("compile_s"), known[r.variant]["dynamic_smem"]
@@ -195,7 +157,7 @@ def sanitize(variants: list[Variant], ctx: GpuContext, sanitizer: str, tool: str
     sub = dataclasses.replace(ctx, timing=quick, workdir=ctx.workdir / tool, launch_bound=ctx.launch_bound * 20,
                               dims={**ctx.dims, **SANITIZER_DIMS}, edges={},
                               wrapper=(sanitizer, "--tool", tool, "--print-limit", "50"))
-    runs = watch(variants, sub, compile_only=False, tag=tool)
+    runs = run_worker(variants, sub, compile_only=False, tag=tool)
     parts = split_log(Path(runs[0].log).read_text(errors="replace")) if runs else {}
     out: dict[Variant, str] = {}
     for i, v in enumerate(variants):

@@ -1,46 +1,14 @@
-"""Compile one kernel variant for each target, inside the verify venv. Run as a script by runner.py.
+"""What a compiled TileLang kernel is made of: its shared buffers, dynamic shared memory, the cubins in its
+library (architectures and resource usage, read with cuobjdump) and its CUDA source up to workspace names.
+Used by both tiers' workers and by the kit (normalized_source)."""
 
-Standalone on purpose (stdlib + the TileLang under test only): the venv holds the wheel being verified,
-not tlkit. It reports through JSON lines on the file descriptor `events_fd`: the stage it is in, then one
-result per target. The parent enforces the wall-clock bound and kills this process group when it passes;
-SIGUSR1 makes it dump every thread's Python stack to `stack_file` first."""
-
-import faulthandler
 import hashlib
-import importlib.util
-import json
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
-import traceback
 
 EM_CUDA = 190  # ELF e_machine of NVIDIA device code
 WORKSPACE = re.compile(r"\bworkspace(?:_\d+)?\b")  # TileLang's reduction workspace buffers
-
-
-def emit(stream, **event):
-    stream.write(json.dumps(event) + "\n")
-    stream.flush()
-
-
-def load_module(path, name):
-    """The Python file at `path` as module `name`, executed once per process."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def load_factory(module_path, name):
-    module = load_module(module_path, "tlkit_verify_kernels")
-    if not hasattr(module, name):
-        raise LookupError(f"{module_path} has no kernel factory {name!r}")
-    return getattr(module, name)
 
 
 def shared_buffers(prim_func):
@@ -178,53 +146,12 @@ def compile_factory(prim_func, factory, target):
                             compile_flags=getattr(factory, "compile_flags", None))
 
 
-def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
-    from tvm.target import Target
-
-    emit(events, event="stage", target=arch, stage="elaborate (build the TIR from the factory)")
+def elaborate(factory, kwargs):
+    """The factory's TIR for `kwargs` (a @tilelang.jit factory's get_tir, or a plain function returning it)."""
     get_tir = getattr(factory, "get_tir", None)
-    prim_func = get_tir(**kwargs) if get_tir else factory(**kwargs)
-    buffers = shared_buffers(prim_func)
-    emit(events, event="stage", target=arch, stage="compile (lower, codegen, nvcc, load)")
-    start = time.perf_counter()
-    kernel = compile_factory(prim_func, factory, Target({"kind": "cuda", "arch": arch}))
-    seconds = time.perf_counter() - start
-    emit(events, event="stage", target=arch, stage="inspect (cubin, shared memory)")
-    source = kernel.get_kernel_source()
-    with open(os.path.join(workdir, f"{arch}.cu"), "w") as f:
-        f.write(source)
-    return {
-        "seconds": seconds,
-        "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
-        "normalized_source_sha256": hashlib.sha256(normalized_source(source).encode()).hexdigest(),
-        "dynamic_smem": dynamic_smem(kernel),
-        "buffers": buffers,
-        **inspect_cubin(kernel, cuobjdump, workdir, arch),
-    }
+    return get_tir(**kwargs) if get_tir else factory(**kwargs)
 
 
-def main():
-    spec = json.loads(sys.argv[1])
-    events = os.fdopen(spec["events_fd"], "w")
-    stack_file = open(spec["stack_file"], "w")  # noqa: SIM115 - must stay open for faulthandler
-    faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
-    emit(events, event="stage", stage="import tilelang")
-    import tilelang
-
-    emit(events, event="stage", stage="import the kernel module", tilelang=getattr(tilelang, "__version__", "?"))
-    factory = load_factory(spec["module"], spec["factory"])
-    for arch in spec["targets"]:
-        print(f"=== tlkit: target {arch} ===", file=sys.stderr, flush=True)
-        print(f"=== tlkit: target {arch} ===", flush=True)
-        emit(events, event="begin", target=arch)
-        try:
-            result = compile_target(factory, spec["kwargs"], arch, spec["cuobjdump"], spec["workdir"], events)
-            emit(events, event="result", target=arch, status="ok", **result)
-        except Exception as exc:  # a compile error is a result, not a crash of the worker
-            traceback.print_exc()
-            emit(events, event="result", target=arch, status="compile error", error=first_error_line(exc))
-    emit(events, event="done")
-
-
-if __name__ == "__main__":
-    main()
+def source_hashes(source):
+    return {"source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+            "normalized_source_sha256": hashlib.sha256(normalized_source(source).encode()).hexdigest()}

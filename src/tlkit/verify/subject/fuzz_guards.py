@@ -2,7 +2,8 @@
 (LoopGuardError) or a deadline that expires on any of them is a false trip.
 
 Standalone (stdlib + the TileLang under test): run it with the interpreter of the venv that holds the
-wheel, e.g. `build/verify/venvs/wheel/*/bin/python verify/fuzz_guards.py --count 40 --out fuzz.json`.
+wheel, from the kit's root, e.g.
+`PYTHONPATH=src build/verify/venvs/wheel/*/bin/python -m tlkit.verify.subject.fuzz_guards --count 40 --out fuzz.json`.
 Five kernel families (element-wise, row reduction, GEMM, block quantisation, transposing copy) get random
 shapes, tile sizes, dtypes, thread counts and pipeline depths from --seed. Each kernel prints one line;
 --out keeps every result (with the generated source's sha256), and --against OTHER.json compares two runs
@@ -12,21 +13,16 @@ disagreement. Errors the stock wheel would raise as well (a random tile TileLang
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import random
 import sys
 import time
 
+from tlkit.verify.subject.compiled import normalized_source
+
 THREADS = (32, 64, 128, 256)
 FLOATS = ("float16", "bfloat16", "float32")
-# The verify worker's workspace renumbering (stdlib only, so it loads in the venv under test too).
-_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "tlkit", "verify", "worker.py")
-_spec = importlib.util.spec_from_file_location("tlkit_verify_worker", _WORKER)
-_worker = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_worker)
-normalized_source = _worker.normalized_source
 
 
 def elementwise(rng, T):

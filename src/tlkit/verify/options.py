@@ -1,0 +1,197 @@
+"""The options of `verify-sm120` and `verify-gpu`: parsed, then resolved once (defaults from the tables and the
+recipe, paths from the kit's layout) into one frozen object per command that the tiers read."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlkit.errors import KitError
+from tlkit.paths import KitLayout
+from tlkit.recipe import load_recipe
+from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config
+from tlkit.verify.variants import Variant, load_variants
+
+SOURCE_ARCH = "sm_120a"  # verify-gpu --sm120-source runs the source generated for this arch
+
+
+@dataclass(frozen=True)
+class Install:
+    """What goes into a verify venv besides torch: the slot it lives in, pip requirements, base version."""
+
+    slot: str
+    requirements: tuple[str, ...]
+    base_version: str
+
+
+@dataclass(frozen=True)
+class Common:
+    """What both commands resolve alike."""
+
+    layout: KitLayout
+    config: VerifyConfig
+    variants: tuple[Variant, ...]
+    kernels: Path
+    cuda: str  # a PyPI toolchain version from recipes/cuda-toolchains.toml, or "system" (verify-gpu)
+    bound: float  # per compile, seconds
+    jobs: int
+    reports: Path
+    fresh_venv: bool
+    compare: bool
+
+
+@dataclass(frozen=True)
+class Sm120Options:
+    common: Common
+    install: Install
+    targets: tuple[str, ...]
+    save_sources: Path | None
+    expect_sources: Path | None
+    command: str  # as typed, for the saved sources' manifest
+
+
+@dataclass(frozen=True)
+class GpuOptions:
+    common: Common
+    gpu: GpuConfig
+    install: Install | None  # None with --site
+    sites: tuple[Path, ...]
+    compare_sites: tuple[Path, ...]
+    python: Path  # the interpreter for --site
+    cases: Path | None  # --cases; None: the kit's own (tlkit.verify.subject.gpu_cases)
+    target: str
+    launch_bound: float
+    sm120_source: bool
+    sanitize: bool
+    sanitizer: Path | None
+
+
+def _common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kernels", type=Path,
+                   help="kernel module (default: verify/kernels.py), e.g. the model's kernel.py")
+    p.add_argument("--variants", type=Path, help="variant table (default: verify/variants.toml)")
+    p.add_argument("--world-sizes", help="model-parallel world sizes to cover (default: the table's, 1,2,4,8)")
+    p.add_argument("--only", metavar="REGEX", help="verify only the variants whose name matches")
+    p.add_argument("--jobs", type=int, help="parallel compiles (default: number of cores)")
+    p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
+    p.add_argument("--fresh-venv", action="store_true", help="recreate the venv even if one matches")
+    p.add_argument("--compare", action="store_true", help="also run the stock PyPI wheel of the same version")
+
+
+def add_sm120_arguments(p: argparse.ArgumentParser) -> None:
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--wheel", type=Path, help="wheel to verify (default: the newest in dist/)")
+    what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
+    _common_arguments(p)
+    p.add_argument("--targets", help="comma-separated CUDA archs (default: sm_120,sm_120a)")
+    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300)")
+    p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's)")
+    p.add_argument("--save-sources", type=Path, metavar="DIR",
+                   help="keep every generated CUDA source in DIR, with a manifest (how the test data is made)")
+    p.add_argument("--expect-sources", type=Path, metavar="DIR",
+                   help="fail unless every variant's CUDA source equals the one saved in DIR")
+
+
+def add_gpu_arguments(p: argparse.ArgumentParser) -> None:
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--wheel", type=Path, help="wheel to verify in a fresh venv (default: the newest in dist/)")
+    what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
+    what.add_argument("--site", metavar="DIR", action="append",
+                      help="verify the TileLang importable from DIR (a `pip install --target` folder; repeatable) "
+                           "with --python, instead of a fresh venv: for machines without a package index")
+    p.add_argument("--python", type=Path, help="interpreter for --site (default: this one)")
+    p.add_argument("--compare-site", metavar="DIR", action="append",
+                   help="with --site: the stock wheel's folder to compare with (repeatable)")
+    _common_arguments(p)
+    p.add_argument("--cases", type=Path, help="inputs and references (default: tlkit.verify.subject.gpu_cases)")
+    p.add_argument("--target", default="auto", help="TileLang target (default: auto, the GPU present)")
+    p.add_argument("--cuda", help="PyPI CUDA toolkit that compiles (default: the recipe's); 'system' keeps the "
+                                  "nvcc on PATH/CUDA_HOME")
+    p.add_argument("--bound", type=float, help="wall-clock bound per compile, s (default: verify/gpu.toml)")
+    p.add_argument("--launch-bound", type=float, help="bound per launch + synchronisation, s (default: gpu.toml)")
+    p.add_argument("--sm120-source", action="store_true",
+                   help="run the CUDA source TileLang generates for sm_120a (compiled for the GPU present, with "
+                        "sm_120's shared-memory limit applied; Blackwell-only packed helpers run as their scalar "
+                        "fallbacks, and the report names them)")
+    p.add_argument("--sanitize", action="store_true",
+                   help="also launch each variant once under compute-sanitizer racecheck and synccheck; a hazard "
+                        "fails the run")
+    p.add_argument("--sanitizer", type=Path, help="compute-sanitizer to use (default: on PATH, then $CUDA_HOME/bin)")
+
+
+def newest_wheel(dist: Path) -> Path:
+    wheels = sorted(dist.glob("tilelang-*.whl"), key=lambda p: p.stat().st_mtime)
+    if not wheels:
+        raise KitError(f"no tilelang wheel in {dist}: run `nox -s build-wheel`, or pass --wheel PATH / --pypi VERSION")
+    return wheels[-1]
+
+
+def stock_install(config: VerifyConfig, version: str, why: str) -> Install:
+    """The stock PyPI wheel of `version` with the runtime pins that make it import."""
+    pins = config.stock_pins.get(version)
+    if pins is None:
+        raise KitError(f"{why}: no known-good runtime pins for stock tilelang {version} in verify/verify.toml "
+                       f"[stock_pins]; known: {', '.join(config.stock_pins)}")
+    return Install(f"pypi-{version}", (f"tilelang=={version}", *pins), version)
+
+
+def subject_install(args: argparse.Namespace, config: VerifyConfig, layout: KitLayout) -> Install:
+    """--pypi VERSION, --wheel PATH, or the newest wheel in dist/."""
+    if args.pypi:
+        return stock_install(config, args.pypi, f"--pypi {args.pypi}")
+    wheel = (args.wheel or newest_wheel(layout.dist)).resolve()
+    if not wheel.is_file():
+        raise KitError(f"--wheel {wheel}: no such file")
+    version = wheel.name.split("-")[1]
+    return Install("wheel", (str(wheel),), version.split("+")[0])
+
+
+def select_variants(args: argparse.Namespace, layout: KitLayout) -> tuple[Variant, ...]:
+    """The variant table (--variants), over --world-sizes, narrowed by --only."""
+    sizes = [int(x) for x in args.world_sizes.split(",")] if args.world_sizes else None
+    variants = load_variants(args.variants or layout.variants, sizes)
+    if args.only:
+        variants = [v for v in variants if re.search(args.only, v.name)]
+        if not variants:
+            raise KitError(f"--only {args.only!r} matches no variant")
+    return tuple(variants)
+
+
+def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, bound: float) -> Common:
+    kernels = (args.kernels or layout.kernels).resolve()
+    if not kernels.is_file():
+        raise KitError(f"--kernels {kernels}: no such file")
+    return Common(layout, config, select_variants(args, layout), kernels,
+                  args.cuda or load_recipe(layout.default_recipe).cuda_default, float(args.bound or bound),
+                  args.jobs or len(os.sched_getaffinity(0)), args.reports or layout.reports, args.fresh_venv,
+                  args.compare)
+
+
+def resolve_sm120(args: argparse.Namespace) -> Sm120Options:
+    layout = KitLayout.find()
+    config = load_config(layout.verify_toml)
+    common = _common(args, layout, config, config.bound_seconds)
+    targets = tuple(args.targets.split(",")) if args.targets else config.targets
+    return Sm120Options(common, subject_install(args, config, layout), targets, args.save_sources,
+                        args.expect_sources, "python -m tlkit " + " ".join(sys.argv[1:]))
+
+
+def resolve_gpu(args: argparse.Namespace) -> GpuOptions:
+    if args.compare_site and not args.site:
+        raise KitError("--compare-site goes with --site (use --compare for the stock PyPI wheel in a venv)")
+    layout = KitLayout.find()
+    config = load_config(layout.verify_toml)
+    gpu = load_gpu_config(layout.gpu_toml)
+    common = _common(args, layout, config, gpu.compile_seconds)
+    sites = tuple(Path(s).resolve() for s in args.site or ())
+    install = None if sites else subject_install(args, config, layout)
+    python = Path(shutil.which(str(args.python)) or args.python) if args.python else Path(sys.executable)
+    return GpuOptions(common, gpu, install, sites, tuple(Path(s).resolve() for s in args.compare_site or ()),
+                      python.absolute(), args.cases.resolve() if args.cases else None, args.target,
+                      float(args.launch_bound or gpu.launch_seconds), args.sm120_source, args.sanitize,
+                      args.sanitizer)

@@ -1,0 +1,136 @@
+"""verify-sm120's job server: imports TileLang and the kernel module once, then forks one child per task (a
+variant's targets, compiled in turn), so that no compile pays for an interpreter and `import tilelang`.
+
+    python -m tlkit.verify.subject.sm120 SPEC   (started by tlkit.verify.watchdog.ForkServer)
+
+Each task arrives on the control socket with the write end of the child's own event pipe. The child makes
+itself a process group (the kit's watchdog dumps its stacks and kills that group at the bound), dies with this
+server (parent-death signal), and writes its output to the task's log. Nothing here touches CUDA: verify-sm120
+compiles without a GPU, and a process that has initialised CUDA must not fork (checked before every fork)."""
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+
+from tlkit.verify.subject.compiled import (
+    compile_factory,
+    dynamic_smem,
+    elaborate,
+    first_error_line,
+    inspect_cubin,
+    shared_buffers,
+    source_hashes,
+)
+from tlkit.verify.subject.protocol import Events, dump_stacks_on_sigusr1, factory_in, load_module, start
+
+PR_SET_PDEATHSIG = 1
+
+
+def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
+    from tvm.target import Target
+
+    events.emit(event="stage", stage="elaborate (build the TIR from the factory)")
+    prim_func = elaborate(factory, kwargs)
+    buffers = shared_buffers(prim_func)
+    events.emit(event="stage", stage="compile (lower, codegen, nvcc, load)")
+    begun = time.perf_counter()
+    kernel = compile_factory(prim_func, factory, Target({"kind": "cuda", "arch": arch}))
+    seconds = time.perf_counter() - begun
+    events.emit(event="stage", stage="inspect (cubin, shared memory)")
+    source = kernel.get_kernel_source()
+    with open(os.path.join(workdir, f"{arch}.cu"), "w") as f:
+        f.write(source)
+    return {"seconds": seconds, **source_hashes(source), "dynamic_smem": dynamic_smem(kernel), "buffers": buffers,
+            **inspect_cubin(kernel, cuobjdump, workdir, arch)}
+
+
+def run_task(task, module, spec, events):
+    factory = factory_in(module, spec["module"], task["factory"])
+    for arch in task["targets"]:
+        events.begin(arch)
+        try:
+            result = compile_target(factory, task["kwargs"], arch, spec["cuobjdump"], task["workdir"], events)
+            events.emit(event="result", key=arch, status="ok", **result)
+        except Exception as exc:  # a compile error is a result, not a crash of the worker
+            traceback.print_exc()
+            events.emit(event="result", key=arch, status="compile error", error=first_error_line(exc))
+    events.emit(event="done")
+
+
+def check_cuda_untouched():
+    """Forking a process that initialised CUDA gives children a driver state they cannot use."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        raise RuntimeError("CUDA was initialised in the verify-sm120 job server; refusing to fork")
+
+
+def child(task, events_fd, work, control, server):
+    """In the forked child: own process group, own log and stack file, then `work(task, events)`. Never
+    returns."""
+    status = 1
+    try:
+        os.setpgid(0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != server:
+            os._exit(1)  # the server is already gone
+        control.close()
+        log = os.open(task["log_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        dump_stacks_on_sigusr1(task["stack_file"])
+        work(task, Events(events_fd))
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def serve(control, work):
+    """One task at a time from the kit's ForkServer: fork a child that runs `work(task, events)`, say its PID,
+    wait for it, say its exit status. Returns when the kit closes the socket."""
+    server = os.getpid()
+    replies = control.makefile("w")
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 20, 1)
+        if not message:
+            return
+        task, (events_fd,) = json.loads(message), fds
+        check_cuda_untouched()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            child(task, events_fd, work, control, server)
+        os.close(events_fd)
+        replies.write(json.dumps({"pid": pid}) + "\n")
+        replies.flush()
+        _, status = os.waitpid(pid, 0)
+        replies.write(json.dumps({"status": os.waitstatus_to_exitcode(status)}) + "\n")
+        replies.flush()
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    events = start(spec)
+    control = socket.socket(fileno=spec["control_fd"])
+    events.emit(event="stage", stage="import tilelang")
+    import tilelang
+
+    events.emit(event="stage", stage="import the kernel module", tilelang=getattr(tilelang, "__version__", "?"))
+    module = load_module(spec["module"], "tlkit_verify_kernels")
+    events.emit(event="ready")
+    events.close()  # children get their own pipes
+    serve(control, lambda task, task_events: run_task(task, module, spec, task_events))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The verification engine's watchdog (src/tlkit/verify/watchdog.py) against small fake workers, real
+processes speaking the real protocol: started fresh (verify-gpu) and forked by a job server (verify-sm120)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tlkit.verify.variants import Variant
+from tlkit.verify.watchdog import Child, ForkServer, Run, attach_logs, spawn, watch
+
+FAKE = Path(__file__).resolve().parent / "fixtures" / "watchdog" / "fake_worker.py"
+STAGES = ("import tilelang", "elaborate", "compile")
+VARIANT = Variant("fake_kernel", (("n", 1),), (1,))
+START_BOUND = 120.0  # interpreter start-up on a loaded machine
+STAGE_BOUND = 1.0  # what a stage gets once it has begun
+
+
+@contextlib.contextmanager
+def workers(kind: str, tmp_path: Path) -> Iterator[Callable[[object], Child]]:
+    """A function from a behaviour to a started fake worker: a fresh process, or a child of one job server."""
+    if kind == "spawned":
+        yield lambda behaviour: spawn([sys.executable, str(FAKE)], {"behaviour": behaviour}, dict(os.environ),
+                                      tmp_path, str(behaviour).replace(" ", "-")[:20])
+        return
+    server = ForkServer([sys.executable, str(FAKE)], {"server": True}, dict(os.environ), tmp_path, "server")
+    try:
+        assert server.start(START_BOUND).stopped
+        count = iter(range(100))
+        yield lambda behaviour: server.fork({"behaviour": behaviour}, tmp_path / f"task-{next(count)}", "sm_120")
+    finally:
+        server.close()
+    assert ended(server.process.pid)
+
+
+def ended(pid: int) -> bool:
+    """Whether `pid` is gone (or a zombie), waiting for it at most a minute (its pidfd turns readable)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], 60)[0])
+    finally:
+        os.close(fd)
+
+
+def stage_bounds(helpers: list[int]) -> Callable[[dict], float | None]:
+    """Each stage gets STAGE_BOUND from when it is announced; the helper process the fake starts is noted."""
+
+    def on_event(ev: dict) -> float | None:
+        if ev.get("event") == "helper":
+            helpers.append(os.pidfd_open(ev["pid"]))
+            return None
+        return STAGE_BOUND if ev.get("event") == "stage" else None
+
+    return on_event
+
+
+@pytest.mark.parametrize("kind", ["spawned", "forked"])
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_worker_that_hangs_is_killed_at_its_bound_with_stage_frames_and_group(tmp_path, kind, stage):
+    with workers(kind, tmp_path) as start:
+        child = start({"hang": stage})
+        helpers: list[int] = []
+        seen = watch(child, START_BOUND, stage_bounds(helpers))
+        run = seen.failure(VARIANT, "sm_120")
+        assert seen.timed_out and seen.bound == STAGE_BOUND
+        assert run.status == "timeout" and run.stage == stage and run.key == "sm_120"
+        assert run.error.startswith(f"killed after {STAGE_BOUND:g} s in stage: {stage}; innermost frames: "
+                                    "fake_worker.py:")
+        assert " hang_here" in run.error.split("<-")[0]  # the innermost frame first
+        assert str(child.stack_file) in run.error and "hang_here" in child.stack_file.read_text()
+        # the worker and the helper it started in its group are gone
+        assert ended(child.pid)
+        assert select.select(helpers, [], [], 60)[0] == helpers
+        for fd in helpers:
+            os.close(fd)
+        if kind == "forked":  # the job server lives on and forks the next task
+            after = watch(start("warn"), START_BOUND)
+            assert [r["status"] for r in after.results] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("kind", ["spawned", "forked"])
+def test_a_worker_that_crashes_is_reported_with_signal_stage_and_log_tail(tmp_path, kind):
+    with workers(kind, tmp_path) as start:
+        child = start("crash")
+        seen = watch(child, START_BOUND)
+        run = seen.failure(VARIANT, "sm_120")
+        assert not seen.timed_out and seen.code == -6
+        assert run.status == "crash" and run.stage == "compile" and run.key == "sm_120"
+        assert run.error.startswith("worker died (signal 6) in stage: compile: ")
+        assert "about to crash in the compiler" in run.error
+
+
+@pytest.mark.parametrize("kind", ["spawned", "forked"])
+def test_warnings_are_collected_per_key(tmp_path, kind):
+    with workers(kind, tmp_path) as start:
+        child = start("warn")
+        seen = watch(child, START_BOUND)
+        assert seen.code == 0 and seen.failure(VARIANT, "sm_120") is None
+        runs = [Run(VARIANT, r["key"], r["status"], r["seconds"]) for r in seen.results]
+        attach_logs(runs, child.log_file)
+        assert [(r.key, r.warnings) for r in runs] == [("sm_120", ["UserWarning: first"]),
+                                                      ("sm_120a", ["Warning: second"])]
+        assert all(r.log == str(child.log_file) for r in runs)
