@@ -6,8 +6,11 @@ stream per 2 ms) and "every launch" (an event pair around every launch, sample_m
 
 1. Small kernel: --launches back-to-back launches of a 1,024-element scale kernel, then one synchronisation;
    wall time per launch (the host's launch cost, which is what the watchdog adds to).
-2. Model-like sequence: the 29 variants of verify/variants.toml, inputs of verify/gpu.toml's sizes, launched
+2. Model-like sequence: every variant of verify/variants.toml, inputs of verify/gpu.toml's sizes, launched
    back to back --sequences times, then one synchronisation; wall time per sequence.
+
+With the stock wheel (no tilelang.launch_watchdog) the one setting is "stock wheel", for a comparison across
+wheels on the same machine.
 
 Run with the kit wheel's interpreter on a GPU machine, from the kit's root:
     PYTHONPATH=src:verify python benchmarks/launch_watchdog.py [--launches 10000] [--rounds 7] [--json OUT]
@@ -29,16 +32,26 @@ sys.path.insert(0, str(KIT / "verify"))
 
 import tilelang  # noqa: E402
 import torch  # noqa: E402
-from tilelang import launch_watchdog  # noqa: E402
+
+try:
+    from tilelang import launch_watchdog  # noqa: E402
+except ImportError:  # the stock wheel: no watchdog, one setting, for the comparison across wheels
+    launch_watchdog = None
 
 from tlkit.machine import describe  # noqa: E402
+from tlkit.texttable import align  # noqa: E402
 from tlkit.tomltable import load_toml  # noqa: E402
 from tlkit.verify.subject import gpu_cases as cases  # noqa: E402
 from tlkit.verify.subject.protocol import load_module as load  # noqa: E402
 from tlkit.verify.variants import load_variants  # noqa: E402
 
-MODES = {"off": {"seconds": 0}, "default": {"seconds": 120, "sample_ms": 2}, "every launch": {"seconds": 120,
-                                                                                            "sample_ms": 0}}
+MODES = ({"off": {"seconds": 0}, "default": {"seconds": 120, "sample_ms": 2},
+          "every launch": {"seconds": 120, "sample_ms": 0}} if launch_watchdog else {"stock wheel": {}})
+
+
+def configure(mode: str) -> None:
+    if launch_watchdog:
+        launch_watchdog.configure(**MODES[mode])
 
 
 def small_kernel():
@@ -87,29 +100,28 @@ def main() -> int:
     seq_ms: dict[str, list[float]] = {m: [] for m in MODES}
     names = list(MODES)
     for mode in names:  # warm-up: every kernel loaded, every stream seen, in each mode
-        launch_watchdog.configure(**MODES[mode])
+        configure(mode)
         timed(small, 200)
         timed(run_sequence, 5)
     for r in range(args.rounds):
-        for mode in names[r % 3:] + names[:r % 3]:
-            launch_watchdog.configure(**MODES[mode])
+        for mode in names[r % len(names):] + names[:r % len(names)]:
+            configure(mode)
             small_us[mode].append(timed(small, args.launches) / args.launches * 1e6)
             seq_ms[mode].append(timed(run_sequence, args.sequences) / args.sequences * 1e3)
-    launch_watchdog.configure(**MODES["default"])
+    if launch_watchdog:
+        launch_watchdog.configure(**MODES["default"])
 
     props = torch.cuda.get_device_properties(0)
     print(f"machine: {describe()}; GPU {props.name}; tilelang {tilelang.__version__}; torch {torch.__version__}")
     print(f"{args.rounds} rounds; small kernel: {args.launches} launches a round; sequence: {len(calls)} variants, "
           f"{args.sequences} sequences a round; medians (min-max)")
-    base_small, base_seq = statistics.median(small_us["off"]), statistics.median(seq_ms["off"])
-    rows = [("setting", "small kernel us/launch", "vs off", "sequence ms", "vs off")]
+    base_small, base_seq = statistics.median(small_us[names[0]]), statistics.median(seq_ms[names[0]])
+    rows = [("setting", "small kernel us/launch", f"vs {names[0]}", "sequence ms", f"vs {names[0]}")]
     for mode in names:
         s, q = statistics.median(small_us[mode]), statistics.median(seq_ms[mode])
         rows.append((mode, f"{s:.2f} ({min(small_us[mode]):.2f}-{max(small_us[mode]):.2f})", f"{s / base_small:.3f}",
                      f"{q:.3f} ({min(seq_ms[mode]):.3f}-{max(seq_ms[mode]):.3f})", f"{q / base_seq:.3f}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print("\n".join(align(rows, rule=False)))
     if args.json:
         args.json.write_text(json.dumps({"machine": describe(), "gpu": props.name, "tilelang": tilelang.__version__,
                                          "small_us": small_us, "sequence_ms": seq_ms, "variants": len(calls),
