@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from conftest import process_tree
 
+from tlkit.diagnose import proc
 from tlkit.diagnose.command import diagnose
+from tlkit.diagnose.evidence import STATE_SCHEMA, sample_tree
+from tlkit.diagnose.verdict import peer_wait, process_group
 
 FIX = Path(__file__).parent / "fixtures" / "diagnose"
 
@@ -31,13 +36,86 @@ def one(verdicts, pid):
     return next(v for v in verdicts if v.pid == pid)
 
 
-def test_a_python_spin_is_named_with_its_frame():
-    with running([sys.executable, str(FIX / "spin.py")], "spinning") as p:
+def verdict_of(script: str, ready: str, kind: str):
+    """The verdict on the fixture `script` once it has said `ready`, which must be of `kind`."""
+    with running([sys.executable, str(FIX / script)], ready) as p:
         v = one(diagnose([p.pid], seconds=1.5), p.pid)
-    assert v.kind == "spinning", v.line()
+    assert v.kind == kind, v.line() + "\n" + "\n".join(v.evidence)
+    return v
+
+
+def test_a_python_spin_is_named_with_its_frame():
+    v = verdict_of("spin.py", "spinning", "spinning")
     assert "spin_forever (spin.py:" in v.summary
     assert v.progressing is False
     assert "main thread: spin_forever" in "\n".join(v.evidence)
+
+
+def test_two_threads_taking_two_locks_in_opposite_order_are_named_a_deadlock():
+    v = verdict_of("deadlock.py", "deadlocked", "deadlock")
+    assert v.summary.startswith("deadlock? 2 threads waiting on locks, none running: ")
+    assert "(red-then-blue) at take (deadlock.py:" in v.summary
+    assert "(blue-then-red) at take (deadlock.py:" in v.summary
+    assert v.progressing is False
+    # the main thread's join blocks on a lock too, but to wait for a thread to end: not counted
+    assert "main thread waits for a thread to finish at <module> (deadlock.py:" in "\n".join(v.evidence)
+
+
+def test_a_thread_blocked_on_a_lock_whose_holder_waits_on_an_event_is_waiting_on_a_lock():
+    v = verdict_of("lock_held.py", "blocked", "lock")
+    assert v.summary.startswith("waiting on a lock at wait_for_the_lock (lock_held.py:")
+    assert v.progressing is False
+    # the holder's Event.wait is a wait for an event, not a second lock: no deadlock is claimed
+    assert "(holder) waits for a condition or event at hold_it (lock_held.py:" in "\n".join(v.evidence)
+
+
+def test_a_catastrophic_regex_is_native_code_not_a_python_spin():
+    v = verdict_of("native_regex.py", "matching", "native")
+    assert v.summary.startswith("running native code in sre_")  # the regex engine's match loop
+    assert "under match_forever (native_regex.py:" in v.summary
+    assert v.details["library"].startswith(("libpython3", "python3"))  # _sre is built into the interpreter
+
+
+def _write_state(folder: Path, pid: int, stall_verdict: str) -> None:
+    """The kit wheel's state file for `pid` (docs/runtime-state.md) during a launch-watchdog stall."""
+    now = time.time()
+    launch = {"seq": 12, "kernel": "main_kernel", "factory": "fp8_gemm_kernel(N=1024, K=4096)", "device": 0,
+              "stream": "0x0", "launched": now - 130, "age_s": 130.0}
+    state = {"schema": STATE_SCHEMA, "pid": pid, "start_ticks": proc.sample(pid).start_ticks, "written": now,
+             "tilelang": "0.1.14+tlkit", "argv": [], "compiles": [], "distributed": None,
+             "launches": {"count": 12, "pending": [launch], "last_completed": [], "recent": [launch]},
+             "stall": {"since": now - 10, "device": 0, "stream": "0x0", "first_pending": launch,
+                       "candidates": [launch], "last_completed": None, "suspects": 1, "verdict": stall_verdict,
+                       "report": None, "reports": 1}}
+    (folder / f"{pid}.json").write_text(json.dumps(state))
+
+
+def test_a_gpu_wait_may_be_a_collective_with_a_process_group_and_a_stall_before_a_tilelang_launch(tmp_path):
+    """NCCL cannot run here: the decision is tested on real processes, a gloo rank (its process group seen in
+    its threads' names) and a plain one, with the state file the kit wheel writes during a stall."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    env = {**os.environ, "TILELANG_RUNTIME_DIR": str(runtime), "RANK": "1", "WORLD_SIZE": "2"}
+    store = tmp_path / "store"
+    argv = [sys.executable, str(FIX / "gloo_rank.py")]
+    queued = ("the work queued before launch #12 has not finished: one of the TileLang launches #11-#11 below, "
+              "or work queued between them that is not TileLang's (a collective such as NCCL's all_reduce)")
+    started = "TileLang kernel #12 main_kernel started and has not finished"
+    with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE, env=env) as r1, \
+            running(argv + ["0", "2", str(store)], "in all_reduce"), \
+            running([sys.executable, str(FIX / "spin.py")], "spinning", env=env) as plain:
+        assert r1.stdout.readline().startswith("joined")
+        _write_state(runtime, r1.pid, queued)
+        _write_state(runtime, plain.pid, queued)
+        observed = sample_tree([r1.pid, plain.pid], 0.2, native=False).observed
+        rank, other = observed[r1.pid], observed[plain.pid]
+        assert rank.state is not None and rank.state["distributed"] is None  # the backend comes from the threads
+        assert process_group(rank) == "gloo"
+        assert peer_wait(rank) == "this may be a collective waiting for a peer (gloo rank 1 of 2)"
+        assert process_group(other) is None
+        assert peer_wait(other) is None  # the same stall without a process group
+        _write_state(runtime, r1.pid, started)
+        assert peer_wait(sample_tree([r1.pid], 0.2, native=False).observed[r1.pid]) is None  # a kernel that started
 
 
 def test_a_rank_blocked_in_a_gloo_all_reduce_names_the_collective(tmp_path):

@@ -24,6 +24,7 @@ class Frame:
     file: str
     line: int
     native: bool
+    library: str = ""  # a native frame's shared object (libpython3.11.so.1.0, libtorch_cpu.so); "" for Python
 
     def text(self) -> str:
         return f"{self.name} ({self.file}:{self.line})" if self.file else self.name
@@ -43,6 +44,12 @@ class ThreadStack:
     def innermost_python(self) -> Frame | None:
         frames = self.python_frames()
         return frames[0] if frames else None
+
+    def native_calls(self) -> tuple[Frame, ...]:
+        """The native frames above the innermost Python frame, innermost first: what the Python code is
+        inside (a lock's acquire, a regex match, a CUDA call); empty while the interpreter runs the frame."""
+        index = next((i for i, f in enumerate(self.frames) if not f.native), None)
+        return self.frames[:index] if index else ()
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,8 @@ def parse(text: str, native: bool) -> Dump:
     threads = []
     for t in json.loads(text):
         frames = tuple(Frame(str(f.get("name") or "?"), str(f.get("short_filename") or f.get("filename") or ""),
-                             int(f.get("line") or 0), _is_native(f)) for f in t.get("frames", []))
+                             int(f.get("line") or 0), _is_native(f), Path(f.get("module") or "").name)
+                       for f in t.get("frames", []))
         threads.append(ThreadStack(int(t.get("os_thread_id") or 0), str(t.get("thread_name") or ""),
                                    bool(t.get("active")), bool(t.get("owns_gil")), frames))
     return Dump(tuple(threads), native)

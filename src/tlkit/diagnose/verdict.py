@@ -1,16 +1,19 @@
 """From evidence to one verdict per process: compiling, waiting for the GPU, waiting in a collective,
-spinning in Python, sleeping or blocked in I/O; and whether anything moved during the sampling window.
+running native code, spinning in Python, waiting on a lock (or deadlocked), sleeping or blocked in I/O; and
+whether anything moved during the sampling window.
 
 Order of the checks: the kit wheel's state file first (it knows the kernel and stage), then compiler
-children, then the stacks (native frames where py-spy could read them, then Python frames), then CPU time."""
+children, then the stacks of every thread (GPU and collective waits), then the thread that used the CPU,
+then threads blocked on locks, then the main thread's wait."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
+from tlkit.diagnose import proc
 from tlkit.diagnose.evidence import Observed, Sampling
-from tlkit.diagnose.stacks import Dump, ThreadStack
+from tlkit.diagnose.stacks import Dump, Frame, ThreadStack
 
 GPU_WAIT_NATIVE = ("cuStreamSynchronize", "cudaStreamSynchronize", "cuCtxSynchronize", "cudaDeviceSynchronize",
                    "cuEventSynchronize", "cudaEventSynchronize", "cuMemcpy", "cudaMemcpy", "cuLaunchKernel",
@@ -24,13 +27,34 @@ IO_WCHAN = ("pipe_read", "anon_pipe_read", "pipe_wait", "do_select", "do_sys_pol
             "sk_wait_data", "wait_woken", "inet_csk_accept", "n_tty_read", "tty_read")
 COMPILE_PATHS = ("tilelang/jit/", "tilelang/engine/", "tilelang/transform/", "tvm/")
 SPIN_CPU = 0.5
+# What a thread blocked under a Python frame waits for. First the Python function, when it is one of
+# threading.py's that block on a lock to wait for something else; then the native frames the Python frame
+# called, nearest the Python code first, matched as lower-case parts of their names (a condition
+# variable's wait takes a mutex again, a lock's acquire waits on a semaphore: the outer call says what).
+THREADING_WAITS = {"wait": "a condition or event", "_wait_for_tstate_lock": "a thread to finish"}
+NATIVE_WAITS = ((("condition_variable", "pthread_cond_", "condvar", "sem_wait", "sem_timedwait", "sem_clockwait",
+                  "pyevent_wait"), "a condition or event"),
+                (("pthread_join", "join_thread", "threadhandle_join"), "a thread to finish"),
+                (("acquire_lock", "lock_acquire", "mutex", "lll_lock", "rwlock", "futex"), "a lock"))
+LOCK = "a lock"
+# Threads that a torch.distributed backend starts, by the name Linux keeps for them (/proc/PID/task/TID/comm,
+# 15 characters). nccl: ProcessGroupNCCL's watchdog and heartbeat monitor (c10::setThreadName in
+# torch/csrc/distributed/c10d/ProcessGroupNCCL.cpp, Watchdog::run and HeartbeatMonitor::runLoop; read in
+# PyTorch's source, as torch 2.13.0 from PyPI here is a CPU build without NCCL). gloo: seen in a gloo process
+# group on this machine (torch 2.13.0+cpu; tests/test_diagnose.py).
+PROCESS_GROUP_THREADS = {"pt_nccl_watchdg": "nccl", "pt_nccl_heartbt": "nccl",
+                         "gloo_tcp_loop": "gloo", "pt_gloo_runloop": "gloo"}
+# The launch watchdog's verdicts (tilelang/jit/launch_watchdog.py in the kit wheel) that leave the stall to
+# work queued around the TileLang launches rather than a TileLang kernel it saw start.
+STALL_BEYOND_TILELANG = ("the work queued before launch #", "the stream has not been idle since TileLang launch #")
 
 
 @dataclass
 class Verdict:
     pid: int
     label: str
-    kind: str  # compiling | gpu | collective | spinning | io | sleeping | not-python | exited | missing | unknown
+    kind: str  # compiling | gpu | collective | native | spinning | deadlock | lock | io | sleeping | not-python |
+    #            exited | missing | unknown
     summary: str
     progressing: bool | None = None
     evidence: list[str] = field(default_factory=list)
@@ -49,17 +73,32 @@ def _native_names(thread: ThreadStack) -> list[str]:
     return [f.name for f in thread.frames if f.native]
 
 
+def process_group(obs: Observed) -> str | None:
+    """The backend of the process's torch.distributed process group, from its threads' names, else from
+    the kit wheel's state file; None when neither shows one."""
+    for t in obs.last.threads:
+        if t.name in PROCESS_GROUP_THREADS:
+            return PROCESS_GROUP_THREADS[t.name]
+    return ((obs.state or {}).get("distributed") or {}).get("backend")
+
+
 def _backend(obs: Observed, dump: Dump) -> str | None:
-    """The process group's backend: from the names of its threads (gloo's are gloo_tcp_loop and
-    pt_gloo_runloop, ProcessGroupNCCL's pt_nccl_watchdg and pt_nccl_heartbt), else from native frames (the
-    waiting thread itself is in c10d::Work::wait, which says neither)."""
+    """The process group's backend, else the one any thread's name or native frame names (the waiting
+    thread itself is in c10d::Work::wait, which says neither)."""
     names = " ".join(t.name for t in obs.last.threads).lower()
     natives = " ".join(" ".join(_native_names(t)) for t in dump.threads).lower()
-    for text in (names, natives):
-        for backend in ("nccl", "gloo"):
-            if backend in text:
-                return backend
-    return None
+    return process_group(obs) or next((b for text in (names, natives) for b in ("nccl", "gloo") if b in text), None)
+
+
+def peer_wait(obs: Observed) -> str | None:
+    """Why a wait for the GPU may be a collective: NCCL's run on the GPU, so a rank whose peer is stuck
+    waits in a synchronisation, not in the collective's call. Said only when the process has a process
+    group and the launch watchdog found its stall in work that is not a TileLang kernel it saw start."""
+    verdict = ((obs.state or {}).get("stall") or {}).get("verdict") or ""
+    backend = process_group(obs)
+    if backend is None or not verdict.startswith(STALL_BEYOND_TILELANG):
+        return None
+    return f"this may be a collective waiting for a peer ({backend}{_rank(obs)})"
 
 
 def _collective(thread: ThreadStack) -> str | None:
@@ -80,6 +119,45 @@ def _gpu_wait(thread: ThreadStack) -> str | None:
     if inner is not None and inner.name in GPU_WAIT_PYTHON and "torch/cuda" in inner.file:
         return f"torch.cuda.{inner.name}"
     return None
+
+
+def _who(thread: ThreadStack, pid: int) -> str:
+    return "main thread" if thread.tid == pid else f"thread {thread.tid}" + (f" ({thread.name})" if thread.name else "")
+
+
+def blocked_on(thread: ThreadStack) -> tuple[str, Frame] | None:
+    """(what the thread waits for, the frame it waits at: the innermost one outside threading.py), or None
+    when its stack shows no such wait (native frames are needed for all but threading.py's waits)."""
+    inner = thread.innermost_python()
+    if inner is None:
+        return None
+    own = next((f for f in thread.python_frames() if not f.file.endswith("threading.py")), inner)
+    if inner.file.endswith("threading.py") and inner.name.rsplit(".", 1)[-1] in THREADING_WAITS:
+        return THREADING_WAITS[inner.name.rsplit(".", 1)[-1]], own
+    for frame in reversed(thread.native_calls()):
+        name = frame.name.lower()
+        for parts, what in NATIVE_WAITS:
+            if any(part in name for part in parts):
+                return what, own
+    return None
+
+
+def _busy_thread(obs: Observed, threads: list[ThreadStack]) -> ThreadStack | None:
+    """The thread in Python that ran: of those that used SPIN_CPU of a core over the window or were runnable
+    at both looks (on a loaded machine a spinning thread gets less than a core, but it is always runnable),
+    the one with the most CPU."""
+    first = {t.tid: t for t in obs.first.threads}
+    last = {t.tid: t for t in obs.last.threads}
+    span = obs.seen[-1] - obs.seen[0] if len(obs.seen) >= 2 else 0.0
+    busy, most = None, -1.0
+    for t in threads:
+        a, b = first.get(t.tid), last.get(t.tid)
+        if a is None or b is None or t.innermost_python() is None:
+            continue
+        cpu = (b.cpu_ticks - a.cpu_ticks) / proc.CLOCK_TICKS / span if span > 0 else 0.0
+        if (cpu >= SPIN_CPU or a.state == b.state == "R") and cpu > most:
+            busy, most = t, cpu
+    return busy
 
 
 def _compiling_frames(thread: ThreadStack) -> str | None:
@@ -217,36 +295,67 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
                 pend = f"; pending TileLang launch {pending[0].get('kernel')} ({pending[0].get('factory')})"
             else:
                 pend = ""
-            v.summary = f"waiting for the GPU in {gpu}{pend}"
-            v.details.update(call=gpu, thread=t.tid)
+            hint = peer_wait(obs)
+            v.summary = f"waiting for the GPU in {gpu}{pend}" + (f"; {hint}" if hint else "")
+            v.details.update(call=gpu, thread=t.tid, peer_wait=hint)
             break
     if v.kind == "unknown" and thread is not None:
-        where = _compiling_frames(thread)
-        inner = thread.innermost_python()
-        natives = _native_names(thread)
-        wchan = next((ts.wchan for ts in obs.last.threads if ts.tid == obs.pid), "")
-        # on a loaded machine a spinning thread gets less than a core, but it is always runnable
-        runnable = all(t.state == "R" for o in (obs.first, obs.last) for t in o.threads if t.tid == obs.pid)
-        if (cpu >= SPIN_CPU or runnable) and inner is not None:
-            v.kind = "spinning"
-            v.summary = f"spinning in Python at {inner.text()}" + (f" (TileLang/TVM code: {where})" if where else "")
-            if len(dumps) >= 2 and not moved:
-                v.summary += f", the same frames in {len(dumps)} samples"
-        elif (natives and natives[0].split("@")[0].lstrip("_") in {n.lstrip("_") for n in IO_NATIVE}) or \
-                wchan.startswith(IO_WCHAN):
-            v.kind = "io"
-            v.summary = f"blocked in I/O ({natives[0] if natives else wchan})" + (
-                f" at {inner.text()}" if inner else "")
-        else:
-            v.kind = "sleeping"
-        if v.kind in ("io", "sleeping"):
-            v.progressing = None  # waiting is what an idle process (a launcher's monitor loop) does too
-            v.summary = f"sleeping ({natives[0] if natives else wchan or 'no native frame'})" + (
-                f" at {inner.text()}" if inner else "")
+        _judge_threads(v, obs, ordered, len(dumps) if len(dumps) >= 2 and not moved else 0)
     elif v.kind == "unknown":
         v.summary = f"no stacks ({v.evidence[-1]}); {cpu:.0%} CPU"
     _add_stacks(v, dumps, obs.pid)
     return v
+
+
+def _judge_threads(v: Verdict, obs: Observed, threads: list[ThreadStack], unchanged: int) -> None:
+    """No compile, GPU or collective wait: the thread that ran, else the threads blocked on locks, else the
+    main thread's wait. `threads`: the last dump's, the main thread first; `unchanged`: how many samples
+    showed the same Python frames (0 when they moved)."""
+    waits = [(t, *w) for t in threads if (w := blocked_on(t))]
+    locks = [(t, frame) for t, what, frame in waits if what == LOCK]
+    busy = _busy_thread(obs, threads)
+    same = f", the same Python frames in {unchanged} samples" if unchanged else ""
+    if busy is not None:
+        inner = busy.innermost_python()
+        where = "" if busy.tid == obs.pid else f" in {_who(busy, obs.pid)}"
+        called = busy.native_calls()
+        if called and blocked_on(busy) is None:
+            named = next((f for f in called if not f.name.startswith("0x")), called[0])
+            v.kind = "native"
+            v.summary = (f"running native code in {named.name} ({named.library or named.file}) under "
+                         f"{inner.text()}{where}{same}")
+            v.details.update(symbol=named.name, library=named.library, thread=busy.tid)
+        else:
+            compiling = _compiling_frames(busy)
+            v.kind = "spinning"
+            v.summary = (f"spinning in Python at {inner.text()}{where}"
+                         + (f" (TileLang/TVM code: {compiling})" if compiling else "") + same)
+            v.details.update(thread=busy.tid)
+        return
+    v.evidence.extend(f"{_who(t, obs.pid)} waits for {what} at {frame.text()}" for t, what, frame in waits)
+    if len(locks) >= 2:
+        v.kind = "deadlock"
+        v.summary = (f"deadlock? {len(locks)} threads waiting on locks, none running: "
+                     + "; ".join(f"{_who(t, obs.pid)} at {frame.text()}" for t, frame in locks))
+        v.details["locks"] = [{"thread": t.tid, "frame": frame.text()} for t, frame in locks]
+        return
+    if locks:
+        t, frame = locks[0]
+        v.kind = "lock"
+        v.summary = f"waiting on a lock at {frame.text()}" + ("" if t.tid == obs.pid else f" in {_who(t, obs.pid)}")
+        v.details.update(thread=t.tid, frame=frame.text())
+        return
+    main = threads[0]
+    inner = main.innermost_python()
+    natives = _native_names(main)
+    wchan = next((ts.wchan for ts in obs.last.threads if ts.tid == obs.pid), "")
+    io = (natives and natives[0].split("@")[0].lstrip("_") in {n.lstrip("_") for n in IO_NATIVE}) or \
+        wchan.startswith(IO_WCHAN)
+    v.kind = "io" if io else "sleeping"
+    v.progressing = None  # waiting is what an idle process (a launcher's monitor loop) does too
+    v.summary = (f"blocked in I/O ({natives[0] if natives else wchan})" if io else
+                 f"sleeping ({natives[0] if natives else wchan or 'no native frame'})") + (
+        f" at {inner.text()}" if inner else "")
 
 
 def _add_stacks(v: Verdict, dumps: list[Dump], pid: int) -> None:
@@ -256,5 +365,4 @@ def _add_stacks(v: Verdict, dumps: list[Dump], pid: int) -> None:
         frames = t.frames[:8]
         if not frames:
             continue
-        head = "main thread" if t.tid == pid else f"thread {t.tid}" + (f" {t.name}" if t.name else "")
-        v.evidence.append(f"{head}: " + " <- ".join(f.text() for f in frames))
+        v.evidence.append(f"{_who(t, pid)}: " + " <- ".join(f.text() for f in frames))
