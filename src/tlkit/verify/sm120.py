@@ -94,6 +94,7 @@ def run_matrix(variants: list[Variant], targets: list[str], ctx: RunContext, job
         todo.put(v)
     lock = threading.Lock()
     by_variant: dict[Variant, list[Run]] = {}
+    failures: list[BaseException] = []
     finished = 0
 
     def work(number: int) -> None:
@@ -111,12 +112,19 @@ def run_matrix(variants: list[Variant], targets: list[str], ctx: RunContext, job
                     for r in runs:
                         finished += 1
                         on_result(r, finished, total)
+        except BaseException as exc:  # raised again below, in the caller's thread
+            failures.append(exc)
         finally:
             job.close()
 
-    threads = [threading.Thread(target=work, args=(n,), name=f"verify-job-{n}") for n in range(max(1, jobs))]
+    # Daemon threads: an interrupted kit does not wait for them; a job server left behind ends when its
+    # socket closes, its child with it (parent-death signal).
+    threads = [threading.Thread(target=work, args=(n,), name=f"verify-job-{n}", daemon=True)
+               for n in range(max(1, jobs))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise failures[0]
     return [r for v in variants for r in sorted(by_variant[v], key=lambda r: targets.index(r.key))]

@@ -89,7 +89,7 @@ class Outcome:
         if self.timed_out:
             return Run(variant, key, "timeout", seconds, f"killed after {self.bound:g} s in stage: {self.stage}"
                        f"{where} (stacks: {self.child.stack_file})", stage=self.stage)
-        if self.stopped or key in {str(r["key"]) for r in self.results}:
+        if self.stopped or key in self.elapsed:
             return None
         how = f"signal {-self.code}" if self.code is not None and self.code < 0 else f"exit {self.code}"
         tail = log_tail(self.child.log_file)
