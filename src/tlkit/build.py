@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 from tlkit.errors import BuildError
-from tlkit.progress import Progress, fmt_seconds
+from tlkit.progress import Progress, fmt_seconds, load_cost_model
 from tlkit.toolchain import Toolchain
 
 GIB = 1 << 30
 MEM_PER_JOB = 2 * GIB  # TileLang's heaviest translation units peak near 1 GiB; keep headroom
+BUILD_DIR = "build"  # scikit-build-core's build folder, inside the tree: kept between runs
 STOP_GRACE_SECONDS = 10.0  # ninja and the compilers stop on SIGINT within this; SIGKILL after it
 
 
@@ -55,16 +56,19 @@ def build_environment(buildenv: Path, toolchain: Toolchain | None, extra: dict[s
 
 
 def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, log_path: Path,
-              log=print, keep_fds: tuple[int, ...] = ()) -> Path:
-    """Build one wheel from `tree` into `out_dir` (a fresh folder). Returns the wheel.
+              log=print, keep_fds: tuple[int, ...] = (), weights: Path | None = None) -> Path:
+    """Build one wheel from `tree` into `out_dir` (a fresh folder). Returns the wheel. `weights`: the
+    recipe's per-folder step costs, for the ETA when the build folder has no ninja log yet.
 
     Ctrl-C stops ninja and returns with KeyboardInterrupt; the build folder is kept, so the next run
     resumes where this one stopped."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(buildenv / "bin" / "python"), "-m", "build", "--wheel", "--no-isolation",
-           "--outdir", str(out_dir), "-C", "build-dir=build"]
+           "--outdir", str(out_dir), "-C", f"build-dir={BUILD_DIR}"]
     log(f"build: {' '.join(cmd)}\nbuild: full log in {log_path}")
-    progress = Progress()
+    model = load_cost_model(tree / BUILD_DIR / ".ninja_log", weights)
+    log(f"build: ETA from {model.source}")
+    progress = Progress(model=model)
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as logf:
         logf.write(f"# cwd: {tree}\n# cmd: {' '.join(cmd)}\n")

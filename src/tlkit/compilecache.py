@@ -11,8 +11,11 @@ absolute path into the objects) make two checkouts share entries and produce the
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
+import re
+import shlex
 import socket
 import subprocess
 import tempfile
@@ -74,47 +77,92 @@ def read_stats_log(path: Path) -> CacheStats:
     )
 
 
-def check_remote_url(url: str, setting: str) -> str:
-    """Validate a remote storage URL; `setting` names where it came from (the option or the variable)."""
-    scheme = urllib.parse.urlsplit(url).scheme
-    if scheme not in REMOTE_SCHEMES:
-        raise KitError(f"{setting}={url!r}: the remote compile cache must be a file:, http: or redis: URL")
-    if scheme == "file" and not urllib.parse.urlsplit(url).path.startswith("/"):
-        raise KitError(f"{setting}={url!r}: a file: remote needs an absolute folder (file:/shared/ccache)")
-    return url
+def storage_url(value: str) -> str:
+    """The URL of a remote storage setting: ccache lets properties follow it (`URL @layout=flat read-only`,
+    `|` for a space)."""
+    words = value.replace("|", " ").split()
+    return words[0] if words else ""
 
 
-def probe_remote(url: str) -> str | None:
-    """Try to write to the remote before an hour of compiles depends on it. Returns a warning, or None
-    when the remote took a write. ccache itself never fails a compile on a remote error."""
-    parts = urllib.parse.urlsplit(url)
+def redact(value: str) -> str:
+    """The setting as logs may show it: no password, no bearer token."""
+    value = re.sub(r"(://[^/@:\s|]*:)[^/@\s|]*@", r"\1***@", value)
+    return re.sub(r"(@bearer-token=)\S+", r"\1***", value)
+
+
+def check_remote_url(value: str, setting: str) -> str:
+    """Validate a remote storage setting; `setting` names where it came from (the option or the variable)."""
+    parts = urllib.parse.urlsplit(storage_url(value))
+    if parts.scheme not in REMOTE_SCHEMES:
+        problem = "the remote compile cache must be a file:, http: or redis: URL"
+    elif parts.scheme == "file" and not parts.path.startswith("/"):
+        problem = "a file: remote needs an absolute folder (file:/shared/ccache)"
+    elif parts.scheme != "file" and not parts.hostname:
+        problem = f"the {parts.scheme}: remote needs a host ({parts.scheme}://host:port/...)"
+    else:
+        return value
+    raise KitError(f"{setting}={redact(value)!r}: {problem}")
+
+
+def read_only(value: str) -> bool:
+    """Whether the setting carries ccache's `read-only` property (a share that only CI fills)."""
+    return any(word in ("read-only", "read-only=true") for word in value.replace("|", " ").split()[1:])
+
+
+def probe_remote(value: str) -> str | None:
+    """Try the remote before an hour of compiles depends on it: a write, or a read for a read-only one.
+    Returns a warning, or None when the remote answered. ccache itself never fails a compile on a remote
+    error, but it would pay a timeout on every compile of an unreachable one."""
+    parts = urllib.parse.urlsplit(storage_url(value))
+    reading = read_only(value)
     try:
         if parts.scheme == "file":
-            folder = Path(urllib.parse.unquote(parts.path))
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".tlkit-probe-"):
-                pass
+            _file_probe(Path(urllib.parse.unquote(parts.path)), reading)
         elif parts.scheme == "http":
-            key = parts.path.rstrip("/") + "/tlkit-probe"
-            target = urllib.parse.urlunsplit((parts.scheme, parts.netloc, key, "", ""))
-            req = urllib.request.Request(target, data=b"tlkit", method="PUT")
-            with urllib.request.urlopen(req, timeout=PROBE_TIMEOUT):
-                pass
+            _http_probe(parts, reading)
         else:
-            _redis_probe(parts)
+            _redis_probe(parts, reading)
     except (OSError, urllib.error.URLError, ValueError) as exc:
-        return f"the remote compile cache {url} cannot be written ({exc}); building with the local cache only"
+        reason = " ".join(str(exc).split())  # one line, whatever the library said
+        return (f"the remote compile cache {redact(value)} cannot be {'read' if reading else 'written'} "
+                f"({reason}); building with the local cache only")
     return None
 
 
-def _redis_probe(parts: urllib.parse.SplitResult) -> None:
-    """SET a short-lived key over RESP (no client library needed)."""
+def _file_probe(folder: Path, reading: bool) -> None:
+    if reading:
+        os.listdir(folder)
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".tlkit-probe-"):
+        pass
+
+
+def _http_probe(parts: urllib.parse.SplitResult, reading: bool) -> None:
+    """PUT a small key (GET it when reading: not found is an answer too)."""
+    key = parts.path.rstrip("/") + "/tlkit-probe"
+    host = parts.netloc.rpartition("@")[2]  # urllib takes credentials as a header, not in the URL
+    req = urllib.request.Request(f"http://{host}{key}", data=None if reading else b"tlkit",
+                                 method="GET" if reading else "PUT")
+    if parts.username is not None:
+        user = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        req.add_header("Authorization", "Basic " + base64.b64encode(user.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=PROBE_TIMEOUT):
+            pass
+    except urllib.error.HTTPError as exc:
+        if not (reading and exc.code == 404):
+            raise
+
+
+def _redis_probe(parts: urllib.parse.SplitResult, reading: bool) -> None:
+    """SET a short-lived key (PING when reading) over RESP: no client library needed."""
     with socket.create_connection((parts.hostname or "localhost", parts.port or 6379), PROBE_TIMEOUT) as sock:
         sock.settimeout(PROBE_TIMEOUT)
         if parts.password:
             user = parts.username or "default"
             _redis_command(sock, "AUTH", user, urllib.parse.unquote(parts.password))
-        _redis_command(sock, "SET", "tlkit-probe", "1", "EX", "60")
+        _redis_command(sock, *(("PING",) if reading else ("SET", "tlkit-probe", "1", "EX", "60")))
 
 
 def _redis_command(sock: socket.socket, *words: str) -> None:
@@ -160,8 +208,9 @@ class CompileCache:
 
 
 def prefix_map_flags(tree: Path, env: dict[str, str]) -> dict[str, str]:
-    """CFLAGS/CXXFLAGS (added to what the caller already set) that keep the tree's path out of the objects."""
-    flag = f"-ffile-prefix-map={tree}=."
+    """CFLAGS/CXXFLAGS (added to what the caller already set) that keep the tree's path out of the objects.
+    Quoted for the shell: CMake splits these variables at spaces and ninja runs each command through sh."""
+    flag = shlex.quote(f"-ffile-prefix-map={tree}=.")
     return {name: f"{env[name]} {flag}".strip() if env.get(name) else flag for name in ("CFLAGS", "CXXFLAGS")}
 
 

@@ -11,7 +11,15 @@ from pathlib import Path
 
 from tlkit.build import build_environment, default_jobs, run_build
 from tlkit.buildenv import ensure_buildenv
-from tlkit.compilecache import REMOTE_ENV, CompileCache, check_remote_url, find_ccache, prefix_map_flags, probe_remote
+from tlkit.compilecache import (
+    REMOTE_ENV,
+    CompileCache,
+    check_remote_url,
+    find_ccache,
+    prefix_map_flags,
+    probe_remote,
+    redact,
+)
 from tlkit.errors import KitError, RecipeError
 from tlkit.locks import exclusive
 from tlkit.paths import cache_root, kit_root
@@ -90,7 +98,7 @@ def compile_cache_for(plan: Plan, buildenv: Path, tree: Path, remote: str | None
             log(f"warning: {warning}")
             remote = None
         else:
-            log(f"compile cache: remote {remote}")
+            log(f"compile cache: remote {redact(remote)}")
     stats_log = plan.work / "logs" / "ccache-stats.log"
     stats_log.parent.mkdir(parents=True, exist_ok=True)
     stats_log.unlink(missing_ok=True)
@@ -164,7 +172,8 @@ def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
     try:
         # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
         # until the supervisor has ended this build's processes.
-        raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,))
+        raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
+                        weights=plan.kit / "recipes" / "build-times" / f"{recipe.name}.toml")
         repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path, env)
         final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
                                pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
@@ -178,7 +187,7 @@ def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
             log(stats.line())
             if stats.remote_errors:
                 log(f"warning: {stats.remote_errors} compile(s) could not reach the remote cache "
-                    f"{compile_cache.remote}; they were built and cached locally")
+                    f"{redact(compile_cache.remote or '')}; they were built and cached locally")
     size = final.stat().st_size / 1e6
     log(f"wheel: {final} ({size:.1f} MB, sha256 {sha256_file(final)})")
     return final

