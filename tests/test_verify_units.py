@@ -42,9 +42,12 @@ def test_smem_check_names_largest_buffers():
 def test_shipped_variant_matrix():
     vs = load_variants(KIT / "verify" / "variants.toml")
     by_name = {v.name: v for v in vs}
-    attn = sorted((v.kwargs["h"], v.world_sizes) for v in vs if v.kernel == "sparse_attn_kernel"
-                  and "block" not in v.kwargs)  # the sm_120 fit variants: tests/test_sm120_fit.py
-    assert attn == [(16, (4, 8)), (32, (2,)), (64, (1,))]
+    attn = sorted((v.kwargs["h"], v.kwargs.get("block", 64), v.world_sizes) for v in vs
+                  if v.kernel == "sparse_attn_kernel")
+    # the model's heads per world size, and the sm_120 fit variants (own world_sizes) beside the size they serve
+    assert attn == [(16, 64, (4, 8)), (32, 32, (2,)), (32, 64, (2,)), (64, 16, (1,)), (64, 16, (1,)), (64, 64, (1,))]
+    narrowed = load_variants(KIT / "verify" / "variants.toml", [4])
+    assert not any("block" in v.kwargs for v in narrowed)  # a fit variant serves its own world size only
     assert by_name["fp8_gemm[K=1024,N=32768,scale_dtype=e8m0]"].world_sizes == (1,)
     assert by_name["fp8_gemm[K=1024,N=4096,scale_dtype=e8m0]"].world_sizes == (2, 8)
     assert {v.kernel for v in vs} == {"act_quant_kernel", "fp4_quant_kernel", "fp8_gemm_kernel", "fp4_gemm_kernel",
@@ -59,6 +62,9 @@ def test_variant_table_errors(tmp_path):
         load_variants(bad)
     bad.write_text('world_sizes = [1]\n[[variant]]\nkernel = "k"\nargs = {}\nshard = "rows"\n')
     with pytest.raises(RecipeError, match=r"\[variant\[0\].shard\] must be one of"):
+        load_variants(bad)
+    bad.write_text('world_sizes = [1, 2]\n[[variant]]\nkernel = "k"\nargs = {}\nworld_sizes = [3]\n')
+    with pytest.raises(RecipeError, match=r"\[variant\[0\].world_sizes\] must be among the table's world_sizes"):
         load_variants(bad)
 
 

@@ -58,9 +58,14 @@ def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Vari
         if shard not in SHARDS:
             raise t.fail("shard", f"must be one of {SHARDS}, got {shard!r}")
         min_h = t.int("min_h", required=False, default=1)
+        serves = t.int_list("world_sizes", required=False)  # a variant for some world sizes only
+        if any(ws not in table_sizes for ws in serves):
+            raise t.fail("world_sizes", f"must be among the table's world_sizes {table_sizes}, got {serves}")
         t.finish()
         merged = {**defaults.data.get(kernel, {}), **args}
         for ws in sizes:
+            if serves and ws not in serves:
+                continue
             v = Variant(kernel, tuple(sorted(_sharded(t, merged, shard, ws, min_h).items())))
             found.setdefault(v, [])
             if ws not in found[v]:
