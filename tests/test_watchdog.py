@@ -4,8 +4,11 @@ processes speaking the real protocol: started fresh (verify-gpu) and forked by a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
+import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,3 +113,36 @@ def test_warnings_are_collected_per_key(tmp_path, kind):
         assert [(r.key, r.warnings) for r in runs] == [("sm_120", ["UserWarning: first"]),
                                                       ("sm_120a", ["Warning: second"])]
         assert all(r.log == str(child.log_file) for r in runs)
+
+
+@pytest.mark.parametrize("kind", ["spawned", "forked"])
+def test_a_worker_that_closes_its_events_but_never_exits_is_killed_at_the_deadline(tmp_path, kind):
+    with workers(kind, tmp_path) as start:
+        child = start("mute")
+        seen = watch(child, START_BOUND, stage_bounds([]))
+        assert not seen.timed_out and seen.code == -signal.SIGKILL and ended(child.pid)
+        run = seen.failure(VARIANT, "sm_120")
+        assert run.status == "crash" and run.error.startswith("worker died (signal 9) in stage: compile")
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit(tmp_path, how):
+    kit = subprocess.Popen([sys.executable, str(FAKE.parent / "fake_kit.py"), str(tmp_path)], stdout=subprocess.PIPE,
+                           text=True)
+    try:
+        pids = json.loads(kit.stdout.readline())
+        fds = [os.pidfd_open(pids[name]) for name in ("server", "child", "helper")]
+    except BaseException:
+        kit.kill()
+        raise
+    kit.send_signal(how)
+    kit.wait()
+    try:
+        gone: list[int] = []
+        while len(gone) < len(fds):  # each pidfd turns readable when its process ends
+            ready = select.select([fd for fd in fds if fd not in gone], [], [], 60)[0]
+            assert ready, f"still running a minute after the kit ended: {pids}"
+            gone += ready
+    finally:
+        for fd in fds:
+            os.close(fd)

@@ -22,8 +22,8 @@ import sys
 import time
 
 from tlkit.diagnose.proc import descendants
+from tlkit.verify.subject.protocol import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 STOP = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 # Blocked here and taken with sigwaitinfo: no handler runs at an awkward point, a second signal stays pending.
@@ -75,11 +75,14 @@ def main(argv: list[str]) -> int:
     parent, grace = int(argv[0]), float(argv[1])
     cmd = argv[3:]
     signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 or libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-        sys.stderr.write(f"supervise: prctl failed: {os.strerror(ctypes.get_errno())}\n")
+    try:
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+        parent_alive = die_with_parent(parent, signal.SIGTERM)
+    except OSError as exc:
+        sys.stderr.write(f"supervise: {exc.strerror}\n")
         return 125
-    if os.getppid() != parent:  # the parent died before the death signal was armed
+    if not parent_alive:  # the parent died before the death signal was armed
         return 128 + signal.SIGTERM
     child = os.fork()
     if child == 0:

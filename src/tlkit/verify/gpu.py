@@ -55,6 +55,8 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
             "dims": ctx.dims, "tolerances": ctx.tolerances, "timing": ctx.timing, "target": ctx.target,
             "compile_only": compile_only, "workdir": str(ctx.workdir / "sources"), "source_arch": ctx.source_arch,
             "source_smem_limit": ctx.source_smem_limit, "edges": ctx.edges, "reference_on_cpu": bool(ctx.wrapper)}
+    if ctx.wrapper:
+        spec["parent"] = None  # its parent is the wrapper, held by the kit's supervisor (subject_argv)
     child = spawn(subject_argv(ctx.python, "gpu", ctx.wrapper), spec, ctx.env, workdir,
                   "compile" if compile_only else "run")
     launch: dict = {}

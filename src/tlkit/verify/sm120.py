@@ -117,8 +117,8 @@ def run_matrix(variants: list[Variant], targets: list[str], ctx: RunContext, job
         finally:
             job.close()
 
-    # Daemon threads: an interrupted kit does not wait for them; a job server left behind ends when its
-    # socket closes, its child with it (parent-death signal).
+    # Daemon threads: an interrupted kit does not wait for them. Its job servers see their control sockets close
+    # (or get their parent-death signal) and kill their running child's process group before they exit.
     threads = [threading.Thread(target=work, args=(n,), name=f"verify-job-{n}", daemon=True)
                for n in range(max(1, jobs))]
     for t in threads:

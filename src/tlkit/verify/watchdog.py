@@ -17,6 +17,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ _WARNING = re.compile(r"warning", re.IGNORECASE)
 _TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*(\S+:\d+)?\s*:\s*")
 TIMEOUT = {"event": "timeout"}  # what read_events yields when the deadline passes
 STOP = object()  # an on_event answer: stop watching, leave the worker running (a job server that is ready)
+SUPERVISE_GRACE_S = 5.0  # a wrapped worker's wrapper gets this long to stop after SIGINT when the kit dies
 
 
 @dataclass
@@ -189,18 +191,32 @@ def watch(child: Child, bound: float, on_event: Callable[[dict], object] = lambd
                 return out
             if isinstance(answer, (int, float)):
                 out.bound, out.since = answer, deadline.set(answer)
-    out.code = child.wait()
+    # The events ended: the worker exits now, or is killed as a group once the deadline passes.
+    out.code = child.wait() if exited(child.pid, deadline.at - time.monotonic()) else kill_group(child)
     return out
+
+
+def exited(pid: int, within: float) -> bool:
+    """Whether process `pid` ends (or is gone) within `within` seconds: its pidfd turns readable."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], max(0.0, within))[0])
+    finally:
+        os.close(fd)
 
 
 def spawn(argv: list[str], spec: dict, env: dict[str, str], workdir: Path, name: str,
           extra_fds: tuple[int, ...] = ()) -> Child:
     """Start `argv + [json spec]` in its own session, stdout and stderr to `workdir/log-NAME.txt`; the spec
-    gets `events_fd` and `stack_file`."""
+    gets `events_fd`, `stack_file` and, unless it says otherwise (a worker under a wrapper), this process's PID as
+    `parent`: the worker ends its group when this process dies (subject/protocol.py's `start`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     stack_file, log_file = workdir / f"stack-{name}.txt", workdir / f"log-{name}.txt"
     read_fd, write_fd = os.pipe()
-    spec = {**spec, "events_fd": write_fd, "stack_file": str(stack_file)}
+    spec = {"parent": os.getpid(), **spec, "events_fd": write_fd, "stack_file": str(stack_file)}
     try:
         with open(log_file, "w") as log:
             proc = subprocess.Popen([*argv, json.dumps(spec)], pass_fds=[write_fd, *extra_fds], stdout=log,
@@ -306,8 +322,12 @@ def attach_logs(runs: list[Run], log_file: Path, whole: bool = False) -> None:
 
 def subject_argv(python: Path, module: str, wrapper: tuple[str, ...] = ()) -> list[str]:
     """How a worker of `tlkit.verify.subject` starts in the environment under test (PYTHONPATH from
-    `subject_env`)."""
-    return [*wrapper, str(python), "-m", f"tlkit.verify.subject.{module}"]
+    `subject_env`). Under a wrapper (compute-sanitizer) it starts through the kit's supervisor, which ends the
+    wrapper and the worker when this process dies; such a worker's spec names no `parent`."""
+    worker = [str(python), "-m", f"tlkit.verify.subject.{module}"]
+    if not wrapper:
+        return worker
+    return [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(SUPERVISE_GRACE_S), "--", *wrapper, *worker]
 
 
 def subject_path() -> str:

@@ -1,12 +1,15 @@
 """The worker side of the watchdog's protocol (tlkit.verify.watchdog): JSON-line events on the inherited file
 descriptor `events_fd`, Python stacks to `stack_file` on SIGUSR1, a marker line in the log per key."""
 
+import ctypes
 import faulthandler
 import importlib.util
 import json
 import os
 import signal
 import sys
+
+PR_SET_PDEATHSIG = 1
 
 
 class Events:
@@ -34,8 +37,27 @@ def dump_stacks_on_sigusr1(stack_file):
     return stream
 
 
+def die_with_parent(parent, sig):
+    """Have the kernel send `sig` to this process when its parent dies (PR_SET_PDEATHSIG); False when the parent
+    is no longer `parent`, i.e. it died before the signal was armed. Raises OSError when prctl fails."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, sig) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
+    return os.getppid() == parent
+
+
+def _end_group(signum=None, frame=None):
+    os.killpg(0, signal.SIGKILL)  # the worker leads its group: what it started goes with it
+
+
 def start(spec):
-    """A worker's first steps: its events and its stack dump."""
+    """A worker's first steps: when the spec names the kit's PID as `parent`, end this process group once the
+    kit is gone (SIGTERM as the parent-death signal); then its events and its stack dump."""
+    if spec.get("parent") is not None:
+        signal.signal(signal.SIGTERM, _end_group)
+        if not die_with_parent(spec["parent"], signal.SIGTERM):
+            _end_group()
     dump_stacks_on_sigusr1(spec["stack_file"])
     return Events(spec["events_fd"])
 

@@ -8,9 +8,10 @@ itself a process group (the kit's watchdog dumps its stacks and kills that group
 server (parent-death signal), and writes its output to the task's log. Nothing here touches CUDA: verify-sm120
 compiles without a GPU, and a process that has initialised CUDA must not fork (checked before every fork)."""
 
-import ctypes
+import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -26,9 +27,14 @@ from tlkit.verify.subject.compiled import (
     shared_buffers,
     source_hashes,
 )
-from tlkit.verify.subject.protocol import Events, dump_stacks_on_sigusr1, factory_in, load_module, start
-
-PR_SET_PDEATHSIG = 1
+from tlkit.verify.subject.protocol import (
+    Events,
+    die_with_parent,
+    dump_stacks_on_sigusr1,
+    factory_in,
+    load_module,
+    start,
+)
 
 
 def compile_target(factory, kwargs, arch, cuobjdump, workdir, events):
@@ -75,8 +81,7 @@ def child(task, events_fd, work, control, server):
     status = 1
     try:
         os.setpgid(0, 0)
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != server:
+        if not die_with_parent(server, signal.SIGKILL):
             os._exit(1)  # the server is already gone
         control.close()
         log = os.open(task["log_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -94,11 +99,31 @@ def child(task, events_fd, work, control, server):
         os._exit(status)
 
 
+def wait_child(pid, control):
+    """`pid`'s exit status, or None when the kit closed the control socket first (the kit is gone)."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        while True:
+            ready, _, _ = select.select([pidfd, control], [], [])
+            if pidfd in ready:
+                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            if not control.recv(1, socket.MSG_PEEK):
+                return None
+    finally:
+        os.close(pidfd)
+
+
+def _parent_gone(signum, frame):
+    sys.exit(128 + signum)
+
+
 def serve(control, work):
     """One task at a time from the kit's ForkServer: fork a child that runs `work(task, events)`, say its PID,
-    wait for it, say its exit status. Returns when the kit closes the socket."""
+    wait for it, say its exit status. Returns when the kit closes the socket or dies (its parent-death signal,
+    SIGTERM, from `start`), killing the running child's process group first."""
     server = os.getpid()
     replies = control.makefile("w")
+    signal.signal(signal.SIGTERM, _parent_gone)
     while True:
         message, fds, _, _ = socket.recv_fds(control, 1 << 20, 1)
         if not message:
@@ -110,11 +135,21 @@ def serve(control, work):
         pid = os.fork()
         if pid == 0:
             child(task, events_fd, work, control, server)
-        os.close(events_fd)
-        replies.write(json.dumps({"pid": pid}) + "\n")
-        replies.flush()
-        _, status = os.waitpid(pid, 0)
-        replies.write(json.dumps({"status": os.waitstatus_to_exitcode(status)}) + "\n")
+        status = None
+        try:
+            with contextlib.suppress(OSError):  # the child may have made itself a group already, or exited
+                os.setpgid(pid, pid)  # before it is signalled as a group, whichever of the two runs first
+            os.close(events_fd)
+            replies.write(json.dumps({"pid": pid}) + "\n")
+            replies.flush()
+            status = wait_child(pid, control)
+        finally:
+            if status is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+        if status is None:
+            return
+        replies.write(json.dumps({"status": status}) + "\n")
         replies.flush()
 
 
