@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tlkit.verify.sm120 import Job, RunContext
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Child, ForkServer, Run, attach_logs, spawn, watch
+from tlkit.verify.watchdog import Child, ForkServer, Run, attach_logs, spawn, subject_path, watch
 
 FAKE = Path(__file__).resolve().parent / "fixtures" / "watchdog" / "fake_worker.py"
 STAGES = ("import tilelang", "elaborate", "compile")
@@ -146,3 +147,20 @@ def test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit(tmp_path,
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def test_a_job_server_that_ends_when_asked_to_fork_is_started_again_once_then_the_target_is_a_crash(tmp_path):
+    site = tmp_path / "site" / "tilelang"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text('__version__ = "fake"\n')
+    loads = tmp_path / "loads.txt"
+    module = tmp_path / "kernels.py"  # imports a torch that has initialised CUDA, so the server refuses to fork
+    module.write_text(f"import sys, types\nopen({str(loads)!r}, 'a').write('loaded\\n')\n"
+                      "sys.modules['torch'] = types.SimpleNamespace(cuda=types.SimpleNamespace(is_initialized=lambda: "
+                      "True))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site.parent), subject_path()])}
+    job = Job(RunContext(Path(sys.executable), module, Path("cuobjdump"), env, START_BOUND, tmp_path / "work"), 0)
+    [run] = job.run(VARIANT, ["sm_120", "sm_120a"])
+    assert run.status == "crash" and run.key == "sm_120" and run.stage == "fork a child"
+    assert "CUDA was initialised in the verify-sm120 job server; refusing to fork" in run.error
+    assert loads.read_text() == "loaded\n" * 2 and job.server is None

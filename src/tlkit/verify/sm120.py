@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tlkit.paths import folder_name
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import ForkServer, Run, ServerGone, attach_logs, subject_argv, watch
+from tlkit.verify.watchdog import ForkServer, Run, ServerGone, attach_logs, log_tail, subject_argv, watch
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ class Job:
             self.server.close()
             self.server = None
 
-    def run(self, variant: Variant, targets: list[str]) -> list[Run]:
-        """One child for `targets`: a result for every target it started; it stops after a timeout or crash."""
+    def run(self, variant: Variant, targets: list[str], retry: bool = True) -> list[Run]:
+        """One child for `targets`: a result for every target it started; it stops after a timeout or crash. A
+        server that ends when asked to fork is started again once; the second time is a "crash" of the target."""
         failed = self.ready(variant, targets[0])
         if failed is not None:
             return [failed]
@@ -61,9 +62,13 @@ class Job:
         task = {"factory": variant.kernel, "kwargs": variant.kwargs, "targets": targets, "workdir": str(workdir)}
         try:
             child = self.server.fork(task, workdir, targets[0])
-        except ServerGone:
+        except ServerGone as gone:
+            log = self.server.process.log_file
             self.close()
-            return self.run(variant, targets)
+            if retry:
+                return self.run(variant, targets, retry=False)
+            return [Run(variant, targets[0], "crash", error=f"the job server ended when asked to fork, twice "
+                        f"({gone}): {log_tail(log)}", stage="fork a child", log=str(log))]
         seen = watch(child, self.ctx.bound, lambda ev: self.ctx.bound if ev.get("event") == "begin" else None)
         runs = []
         for r in seen.results:
