@@ -8,6 +8,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -164,3 +165,34 @@ def test_a_job_server_that_ends_when_asked_to_fork_is_started_again_once_then_th
     assert run.status == "crash" and run.key == "sm_120" and run.stage == "fork a child"
     assert "CUDA was initialised in the verify-sm120 job server; refusing to fork" in run.error
     assert loads.read_text() == "loaded\n" * 2 and job.server is None
+
+
+def test_ctrl_c_in_verify_gpu_kills_the_running_compiles_and_starts_no_queued_one(tmp_path):
+    site = tmp_path / "site" / "tilelang"
+    site.mkdir(parents=True)
+    address = tmp_path / "started.sock"
+    # a fake TileLang whose import says the worker's PID on a socket and never returns
+    site.joinpath("__init__.py").write_text(
+        f"import os, signal, socket\nsaid = socket.socket(socket.AF_UNIX)\nsaid.connect({str(address)!r})\n"
+        "said.sendall(f'{os.getpid()}\\n'.encode())\nwhile True:\n    signal.pause()\n")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(address))
+    listener.listen()
+    listener.settimeout(START_BOUND)
+    kit = subprocess.Popen([sys.executable, str(FAKE.parent / "fake_gpu_kit.py"), str(site.parent), str(tmp_path)],
+                           stderr=subprocess.PIPE, text=True)
+    fds = []
+    try:
+        for _ in range(2):  # both job slots busy
+            conn, _ = listener.accept()
+            fds.append(os.pidfd_open(int(conn.makefile().readline())))
+        kit.send_signal(signal.SIGINT)
+        assert kit.wait() != 0 and "KeyboardInterrupt" in kit.stderr.read()
+        assert select.select(fds, [], [], 60)[0] == fds  # those workers ended
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):  # and no queued compile started
+            listener.accept()
+    finally:
+        kit.kill()
+        for fd in fds:
+            os.close(fd)

@@ -7,18 +7,24 @@ still answers."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tlkit.errors import KitError
 from tlkit.paths import folder_name
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Outcome, Run, attach_logs, spawn, split_log, subject_argv, watch
+from tlkit.verify.watchdog import Child, Outcome, Run, attach_logs, spawn, split_log, subject_argv, watch
 
 HEALTH_PROBE = ("import torch; x = torch.arange(1 << 20, device='cuda', dtype=torch.float32); "
                 "torch.cuda.synchronize(); print(int(x.sum().item()))")
@@ -44,8 +50,37 @@ class GpuContext:
     edges: dict[str, dict[str, int]] = field(default_factory=dict)  # gpu.toml [edges]: extra checked shapes
 
 
+class InFlight:
+    """The workers started and not yet ended, so that an interrupted kit kills their groups and starts no more."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._children: dict[int, Child] = {}
+        self._stopped = False
+
+    @contextlib.contextmanager
+    def started(self, start: Callable[[], Child]) -> Iterator[Child]:
+        with self._lock:
+            if self._stopped:
+                raise KitError("verify-gpu was interrupted: no new worker")
+            child = start()
+            self._children[child.pid] = child
+        try:
+            yield child
+        finally:
+            with self._lock:
+                self._children.pop(child.pid, None)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for pid in self._children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+
+
 def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
-               tag: str = "") -> list[Run]:
+               tag: str = "", in_flight: InFlight | None = None) -> list[Run]:
     """One worker for `batch`, in order, under the watchdog. Returns a record for every variant it reached;
     it stops at a hang, timeout or crash (the caller starts a new worker for the rest)."""
     workdir = ctx.workdir / (folder_name(batch[0].name) if len(batch) == 1 else f"run-{tag}")
@@ -57,8 +92,6 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
             "source_smem_limit": ctx.source_smem_limit, "edges": ctx.edges, "reference_on_cpu": bool(ctx.wrapper)}
     if ctx.wrapper:
         spec["parent"] = None  # its parent is the wrapper, held by the kit's supervisor (subject_argv)
-    child = spawn(subject_argv(ctx.python, "gpu", ctx.wrapper), spec, ctx.env, workdir,
-                  "compile" if compile_only else "run")
     launch: dict = {}
 
     def on_event(ev: dict) -> float | None:
@@ -71,7 +104,9 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
             return ctx.launch_bound
         return None
 
-    seen = watch(child, ctx.compile_bound, on_event)
+    with (in_flight or InFlight()).started(lambda: spawn(subject_argv(ctx.python, "gpu", ctx.wrapper), spec, ctx.env,
+                                                         workdir, "compile" if compile_only else "run")) as child:
+        seen = watch(child, ctx.compile_bound, on_event)
     results = []
     for r in seen.results:
         key = r.pop("key")
@@ -115,14 +150,21 @@ def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=prin
     """Compile all in parallel, one process each; then run the compiled ones in order in one process,
     starting a new one after a hang or crash."""
     compiled: dict[Variant, Run] = {}
+    in_flight = InFlight()
 
     def compile_one(v: Variant) -> Run:
-        return run_worker([v], ctx, compile_only=True)[0]
+        return run_worker([v], ctx, compile_only=True, in_flight=in_flight)[0]
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         for i, r in enumerate(pool.map(compile_one, variants), 1):
             compiled[r.variant] = r
             log(f"[compile {i}/{len(variants)}] {r.status:<13} {r.variant.name} {r.data.get('compile_s', 0):.1f} s")
+    except BaseException:  # Ctrl-C: no queued compile starts, the running ones are killed as groups
+        pool.shutdown(wait=False, cancel_futures=True)
+        in_flight.kill_all()
+        raise
+    pool.shutdown()
     todo = [v for v in variants if compiled[v].status == "compiled"]
     known = {v: {"dynamic_smem": compiled[v].data.get("dynamic_smem", 0)} for v in todo}
     ran: dict[Variant, Run] = {}
