@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -163,3 +165,17 @@ def test_log_parsing():
              'Current thread 0x2 (most recent call first):\n  File "/x/lower.py", line 10 in lower\n'
              '  File "/x/jit.py", line 20 in compile\n')
     assert innermost_frames(stack) == ["lower.py:10 lower", "jit.py:20 compile"]
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["verify-sm120", "--only", "("], "--only '(': not a regular expression"),
+    (["verify-sm120", "--bound=-1"], "--bound -1: "),
+    (["verify-sm120", "--bound", "nan"], "--bound nan: "),
+    (["verify-sm120", "--bound", "inf"], "--bound inf: "),
+    (["verify-sm120", "--bound", "0"], "--bound 0: "),
+])
+def test_a_bad_verify_option_is_one_line_naming_it(argv, named, tmp_path):
+    """verify-gpu checks for a GPU first; its --bound and --launch-bound go through the same `seconds`."""
+    res = subprocess.run([sys.executable, "-m", "tlkit", *argv], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.startswith(f"tlkit: error: {named}")
+    assert res.stderr.count("\n") == 1 and not res.stdout

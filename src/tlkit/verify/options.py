@@ -4,6 +4,7 @@ recipe, paths from the kit's layout) into one frozen object per command that the
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -156,10 +157,23 @@ def select_variants(args: argparse.Namespace, layout: KitLayout) -> tuple[Varian
     sizes = [int(x) for x in args.world_sizes.split(",")] if args.world_sizes else None
     variants = load_variants(args.variants or layout.variants, sizes)
     if args.only:
-        variants = [v for v in variants if re.search(args.only, v.name)]
+        try:
+            only = re.compile(args.only)
+        except re.error as exc:
+            raise KitError(f"--only {args.only!r}: not a regular expression ({exc})") from None
+        variants = [v for v in variants if only.search(v.name)]
         if not variants:
             raise KitError(f"--only {args.only!r} matches no variant")
     return tuple(variants)
+
+
+def seconds(option: str, given: float | None, default: float) -> float:
+    """A bound: `given` on the command line, else `default`; a finite number of seconds above 0 (0 is no bound)."""
+    if given is None:
+        return float(default)
+    if not math.isfinite(given) or given <= 0:
+        raise KitError(f"{option} {given:g}: a bound must be a finite number of seconds above 0")
+    return given
 
 
 def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, bound: float) -> Common:
@@ -167,7 +181,7 @@ def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, b
     if not kernels.is_file():
         raise KitError(f"--kernels {kernels}: no such file")
     return Common(layout, config, select_variants(args, layout), kernels,
-                  args.cuda or load_recipe(layout.default_recipe).cuda_default, float(args.bound or bound),
+                  args.cuda or load_recipe(layout.default_recipe).cuda_default, seconds("--bound", args.bound, bound),
                   args.jobs or len(os.sched_getaffinity(0)), args.reports or layout.reports, args.fresh_venv,
                   args.compare)
 
@@ -193,5 +207,5 @@ def resolve_gpu(args: argparse.Namespace) -> GpuOptions:
     python = Path(shutil.which(str(args.python)) or args.python) if args.python else Path(sys.executable)
     return GpuOptions(common, gpu, install, sites, tuple(Path(s).resolve() for s in args.compare_site or ()),
                       python.absolute(), args.cases.resolve() if args.cases else None, args.target,
-                      float(args.launch_bound or gpu.launch_seconds), args.sm120_source, args.sanitize,
-                      args.sanitizer)
+                      seconds("--launch-bound", args.launch_bound, gpu.launch_seconds), args.sm120_source,
+                      args.sanitize, args.sanitizer)
