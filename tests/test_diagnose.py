@@ -69,6 +69,20 @@ def test_a_thread_blocked_on_a_lock_whose_holder_waits_on_an_event_is_waiting_on
     assert "(holder) waits for a condition or event at hold_it (lock_held.py:" in "\n".join(v.evidence)
 
 
+def test_an_idle_thread_pool_waits_for_work_and_is_neither_a_deadlock_nor_a_lock_wait():
+    """Each idle worker waits in SimpleQueue.get, which blocks on a lock underneath: with native stacks
+    (the C call says it) and without (the Python frame says it) the process is the main thread's read."""
+    with running([sys.executable, str(FIX / "idle_pool.py")], "idle", stdin=subprocess.PIPE) as p:
+        verdicts = {native: one(diagnose([p.pid], seconds=1.0, native=native), p.pid) for native in (True, False)}
+    for native, v in verdicts.items():
+        assert v.kind == "io", f"native={native}: " + v.line() + "\n" + "\n".join(v.evidence)
+        assert v.summary.endswith("at <module> (idle_pool.py:32); 2 thread(s) waiting for work"), v.summary
+        assert v.progressing is None  # idle, neither PROGRESSING nor STUCK
+        waits = [e for e in v.evidence if " waits for " in e]
+        assert len(waits) == 2 and all("waits for work at _worker (concurrent/futures/thread.py:" in e
+                                       for e in waits), waits
+
+
 def test_a_catastrophic_regex_is_native_code_not_a_python_spin():
     v = verdict_of("native_regex.py", "matching", "native")
     assert v.summary.startswith("running native code in sre_")  # the regex engine's match loop

@@ -32,7 +32,15 @@ SPIN_CPU = 0.5
 # called, nearest the Python code first, matched as lower-case parts of their names (a condition
 # variable's wait takes a mutex again, a lock's acquire waits on a semaphore: the outer call says what).
 THREADING_WAITS = {"wait": "a condition or event", "_wait_for_tstate_lock": "a thread to finish"}
-NATIVE_WAITS = ((("condition_variable", "pthread_cond_", "condvar", "sem_wait", "sem_timedwait", "sem_clockwait",
+WORK = "work"
+# Python functions (py-spy's short file name, qualified name) that wait for work to arrive: an idle pool's
+# worker, a consumer at its queue. SimpleQueue.get blocks on a lock underneath, yet an idle
+# ThreadPoolExecutor is idle, never deadlocked; so these are matched first, on the innermost frame outside
+# threading.py (a task the worker runs is a frame inside `_worker` and is judged on its own frames).
+WORK_WAITS = (("concurrent/futures/thread.py", "_worker"), ("queue.py", "Queue.get"),
+              ("multiprocessing/queues.py", "Queue.get"), ("multiprocessing/queues.py", "SimpleQueue.get"))
+NATIVE_WAITS = ((("simplequeue_get",), WORK),
+                (("condition_variable", "pthread_cond_", "condvar", "sem_wait", "sem_timedwait", "sem_clockwait",
                   "pyevent_wait"), "a condition or event"),
                 (("pthread_join", "join_thread", "threadhandle_join"), "a thread to finish"),
                 (("acquire_lock", "lock_acquire", "mutex", "lll_lock", "rwlock", "futex"), "a lock"))
@@ -132,6 +140,8 @@ def blocked_on(thread: ThreadStack) -> tuple[str, Frame] | None:
     if inner is None:
         return None
     own = next((f for f in thread.python_frames() if not f.file.endswith("threading.py")), inner)
+    if (own.file, own.name) in WORK_WAITS:
+        return WORK, own
     if inner.file.endswith("threading.py") and inner.name.rsplit(".", 1)[-1] in THREADING_WAITS:
         return THREADING_WAITS[inner.name.rsplit(".", 1)[-1]], own
     for frame in reversed(thread.native_calls()):
@@ -353,9 +363,10 @@ def _judge_threads(v: Verdict, obs: Observed, threads: list[ThreadStack], unchan
         wchan.startswith(IO_WCHAN)
     v.kind = "io" if io else "sleeping"
     v.progressing = None  # waiting is what an idle process (a launcher's monitor loop) does too
+    idle = sum(what == WORK for _t, what, _f in waits)
     v.summary = (f"blocked in I/O ({natives[0] if natives else wchan})" if io else
                  f"sleeping ({natives[0] if natives else wchan or 'no native frame'})") + (
-        f" at {inner.text()}" if inner else "")
+        f" at {inner.text()}" if inner else "") + (f"; {idle} thread(s) waiting for work" if idle else "")
 
 
 def _add_stacks(v: Verdict, dumps: list[Dump], pid: int) -> None:
