@@ -13,7 +13,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
+import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -84,16 +86,32 @@ def extension(wheel: Path) -> bytes:
 
 
 @contextlib.contextmanager
-def cache_server(log: Path, *flags: str) -> Iterator[str]:
-    """The fixture's HTTP storage on a free loopback port, stopped (with anything it started) afterwards;
-    yields its URL once its socket listens."""
-    with open(log, "w") as logf, process_tree([sys.executable, str(SERVER), *flags], stdout=subprocess.PIPE,
-                                              stderr=logf) as proc:
+def started_server(log: Path, *flags: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """The fixture's HTTP storage on a free loopback port, its stdin a pipe this process holds (it stops at
+    end of input, so it dies with the test), stopped (with anything it started) afterwards; yields it and its
+    URL once its socket listens."""
+    with open(log, "w") as logf, process_tree([sys.executable, str(SERVER), *flags], stdin=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, stderr=logf) as proc:
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 120)  # a bound, not a delay: returns on its line
         line = proc.stdout.readline() if ready else ""
         assert line.startswith("listening "), f"the cache server did not start: {line!r}"
-        yield f"http://127.0.0.1:{int(line.split()[1])}/ccache"
+        yield proc, f"http://127.0.0.1:{int(line.split()[1])}/ccache"
+
+
+@contextlib.contextmanager
+def cache_server(log: Path, *flags: str) -> Iterator[str]:
+    with started_server(log, *flags) as (_proc, url):
+        yield url
+
+
+def test_the_cache_server_stops_when_the_end_of_its_stdin_closes(tmp_path):
+    """What the kernel does to the pipe when the test's process dies: the server ends of itself."""
+    with started_server(tmp_path / "server.log") as (proc, url):
+        with pytest.raises(urllib.error.HTTPError, match="404"):  # serving: nothing is stored yet
+            urllib.request.urlopen(url + "/nothing", timeout=120)
+        proc.stdin.close()
+        assert proc.wait(timeout=120) == 0  # a bound, not a timing: it returns when the server ends
 
 
 def closed_port() -> int:
