@@ -196,3 +196,14 @@ def test_ctrl_c_in_verify_gpu_kills_the_running_compiles_and_starts_no_queued_on
         kit.kill()
         for fd in fds:
             os.close(fd)
+
+
+def test_stacks_come_from_the_python_worker_under_a_wrapper(tmp_path):
+    """A wrapper (here sh, which SIGUSR1 would kill; compute-sanitizer in verify-gpu) is the process the kit started;
+    the stack request goes to the worker's own PID, from its first event."""
+    wrapper = ["sh", "-c", '"$@"; exit $?', "sh"]
+    child = spawn([*wrapper, sys.executable, str(FAKE)], {"behaviour": {"hang": "compile"}, "parent": None},
+                  dict(os.environ), tmp_path, "wrapped")
+    seen = watch(child, START_BOUND, stage_bounds([]))
+    assert seen.timed_out and child.python_pid not in (0, child.pid)
+    assert seen.frames and " hang_here" in seen.frames[0]

@@ -64,6 +64,7 @@ class Child:
     stack_file: Path
     log_file: Path
     wait: Callable[[], int]  # its exit status as Popen.returncode (negative: signal), once it has ended
+    python_pid: int = 0  # the Python worker's own PID, from its first event: under a wrapper, not `pid`
 
 
 @dataclass
@@ -135,7 +136,7 @@ def read_events(read_fd: int, deadline: Deadline) -> Iterator[dict]:
 def dump_stack(child: Child, grace: float = 3.0) -> str:
     """Ask the worker for its Python stacks (faulthandler on SIGUSR1) and read them back."""
     try:
-        os.kill(child.pid, signal.SIGUSR1)
+        os.kill(child.python_pid or child.pid, signal.SIGUSR1)
     except ProcessLookupError:
         return ""
     end = time.monotonic() + grace
@@ -179,7 +180,9 @@ def watch(child: Child, bound: float, on_event: Callable[[dict], object] = lambd
             kind = ev.get("event")
             if "stage" in ev and kind != "result":
                 out.stage = ev["stage"]
-            if kind == "begin":
+            if kind == "worker":
+                child.python_pid = ev["pid"]
+            elif kind == "begin":
                 out.key, begun = str(ev["key"]), time.monotonic()
             elif kind == "result":
                 ev["key"], ev["stage"] = str(ev.get("key", out.key)), out.stage

@@ -59,7 +59,9 @@ def start(spec):
         if not die_with_parent(spec["parent"], signal.SIGTERM):
             _end_group()
     dump_stacks_on_sigusr1(spec["stack_file"])
-    return Events(spec["events_fd"])
+    events = Events(spec["events_fd"])
+    events.emit(event="worker", pid=os.getpid())  # under a wrapper (compute-sanitizer) not the PID the kit started
+    return events
 
 
 def load_module(path, name):
