@@ -7,10 +7,13 @@ import contextlib
 import hashlib
 import io
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import tarfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +162,35 @@ def cuda_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}
     env.update(CUDA_HOME=str(tc.root), PATH=f"{tc.root / 'bin'}:{env['PATH']}", PYTHONPATH=str(KIT / "verify"))
     return env
+
+
+class Lines:
+    """The lines of a text stream, read by a thread of their own into a queue. Waiting for a line is bounded
+    without select on the stream's fd, which misses lines a previous readline already took into the buffer."""
+
+    def __init__(self, stream) -> None:
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._ended = False
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream) -> None:
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)  # end of the stream
+
+    def until(self, needle: str, bound: float) -> list[str]:
+        """The next lines up to the first containing `needle`; AssertionError (with what came) when the stream
+        ends or `bound` seconds pass first (a bound so that a broken run fails instead of hanging, not a timing)."""
+        lines, end = [], time.monotonic() + bound
+        while not self._ended:
+            try:
+                line = self._queue.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                self._ended = True
+                break
+            lines.append(line)
+            if needle in line:
+                return lines
+        raise AssertionError(f"{needle!r} never came; got:\n{''.join(lines)[-3000:]}")

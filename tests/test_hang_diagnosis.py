@@ -9,33 +9,16 @@ import re
 import select
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from conftest import process_tree
+from conftest import Lines, process_tree
 
 from tlkit.diagnose.command import diagnose
 
 pytestmark = pytest.mark.slow
 FIX = Path(__file__).resolve().parent / "fixtures" / "hang"
 GUARD = 600.0  # a bound on waiting for an expected line, so a broken wheel fails instead of hanging the suite
-
-
-def read_until(stream, needle: str) -> list[str]:
-    """Lines of `stream` up to the first containing `needle`."""
-    lines, end = [], time.monotonic() + GUARD
-    while time.monotonic() < end:
-        ready, _, _ = select.select([stream], [], [], end - time.monotonic())
-        if not ready:
-            break
-        line = stream.readline()
-        if not line:
-            break
-        lines.append(line)
-        if needle in line:
-            return lines
-    raise AssertionError(f"{needle!r} never came; got:\n{''.join(lines)[-3000:]}")
 
 
 def session(argv: list[str], env: dict[str, str]):
@@ -47,7 +30,7 @@ def test_a_held_compile_prints_progress_and_diagnose_names_kernel_and_stage(venv
            "TILELANG_RUNTIME_DIR": str(tmp_path / "run")}
     with session([str(venv), str(FIX / "held_compile.py")], env) as p:
         # the first progress line may come before lowering reaches layout inference on a loaded machine
-        lines = read_until(p.stderr, "LayoutInference")
+        lines = Lines(p.stderr).until("LayoutInference", GUARD)
         progress = lines[-1]
         verdicts = diagnose([p.pid], seconds=1.0)
         state_file = tmp_path / "run" / f"{p.pid}.json"
@@ -73,9 +56,10 @@ def rank_env(cuda_env, tmp_path) -> dict[str, str]:
 
 def test_torchrun_rank0_held_in_compile_rank1_in_all_reduce_both_named(venv, cuda_env, tmp_path):
     with session(torchrun(venv, "compile"), rank_env(cuda_env, tmp_path)) as launcher:
-        out = read_until(launcher.stderr, "rank 1: entering all_reduce")
+        stderr = Lines(launcher.stderr)
+        out = stderr.until("rank 1: entering all_reduce", GUARD)
         if not any("tilelang: still compiling" in line for line in out):
-            read_until(launcher.stderr, "tilelang: still compiling")
+            stderr.until("tilelang: still compiling", GUARD)
         verdicts = diagnose([launcher.pid], seconds=1.5)
     by_kind = {v.kind: v for v in verdicts}
     assert "compiling" in by_kind and "collective" in by_kind, "\n".join(v.line() for v in verdicts)
@@ -91,9 +75,10 @@ def test_torchrun_rank0_swallowed_an_error_rank1_waits_in_all_reduce(venv, cuda_
     memory), its loop swallows the error and waits for work; rank 1 waits for it in all_reduce. The error is on
     rank 0's stderr, and diagnose shows rank 1 in the collective and rank 0 outside any collective or compile."""
     with session(torchrun(venv, "swallowed"), rank_env(cuda_env, tmp_path)) as launcher:
-        out = read_until(launcher.stderr, "rank 0: request failed; serving")
+        stderr = Lines(launcher.stderr)
+        out = stderr.until("rank 0: request failed; serving", GUARD)
         if not any("rank 1: entering all_reduce" in line for line in out):
-            out += read_until(launcher.stderr, "rank 1: entering all_reduce")
+            out += stderr.until("rank 1: entering all_reduce", GUARD)
         verdicts = diagnose([launcher.pid], seconds=1.5)
     text = "".join(out)
     assert "SharedMemoryLimitError" in text and "101377" in text.replace(",", ""), text[-3000:]
