@@ -18,7 +18,7 @@ import pytest
 
 from tlkit.verify.sm120 import Job, RunContext
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Child, ForkServer, Run, attach_logs, spawn, subject_path, watch
+from tlkit.verify.watchdog import Child, ForkServer, Run, attach_logs, exited, spawn, subject_path, watch
 
 FAKE = Path(__file__).resolve().parent / "fixtures" / "watchdog" / "fake_worker.py"
 STAGES = ("import tilelang", "elaborate", "compile")
@@ -45,15 +45,8 @@ def workers(kind: str, tmp_path: Path) -> Iterator[Callable[[object], Child]]:
 
 
 def ended(pid: int) -> bool:
-    """Whether `pid` is gone (or a zombie), waiting for it at most a minute (its pidfd turns readable)."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([fd], [], [], 60)[0])
-    finally:
-        os.close(fd)
+    """Whether `pid` is gone (or a zombie), waiting for it at most a minute."""
+    return exited(pid, 60)
 
 
 def stage_bounds(helpers: list[int]) -> Callable[[dict], float | None]:
