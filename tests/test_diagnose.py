@@ -134,18 +134,28 @@ def test_a_gpu_wait_may_be_a_collective_with_a_process_group_and_a_stall_before_
 
 def test_a_rank_blocked_in_a_gloo_all_reduce_names_the_collective(tmp_path):
     store = tmp_path / "store"
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
     argv = [sys.executable, str(FIX / "gloo_rank.py")]
     # rank 1 cannot print before rank 0 has joined the group: start it, then rank 0, then read both
     with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE) as r1, \
-            running(argv + ["0", "2", str(store)], "in all_reduce") as r0:
+            running(argv + ["0", "2", str(store)], "in all_reduce",
+                    env={**os.environ, "TILELANG_RUNTIME_DIR": str(runtime)}) as r0:
         assert r1.stdout.readline().startswith("joined")
         verdicts = diagnose([r0.pid, r1.pid], seconds=1.5)
+        # gloo on CUDA tensors waits for the rank's own stream inside all_reduce (seen on the H200: the rank whose
+        # kernel never finished was in all_reduce): the launch watchdog's kernel is named beside the collective
+        _write_state(runtime, r0.pid, "TileLang kernel #12 main_kernel started and has not finished")
+        stalled = one(diagnose([r0.pid], seconds=0.5), r0.pid)
     v0, v1 = one(verdicts, r0.pid), one(verdicts, r1.pid)
     assert v0.kind == "collective", v0.line() + "\n" + "\n".join(v0.evidence)
     assert v0.details["operation"] == "all_reduce"
     assert v0.details["backend"] == "gloo"
     assert v0.progressing is False
+    assert "launch watchdog" not in v0.summary  # no state file yet: nothing to name
     assert v1.kind == "io", v1.line()  # the rank that never joined waits on its input
+    assert stalled.kind == "collective"
+    assert stalled.summary.endswith("; its own GPU work is stalled: the launch watchdog names #12 main_kernel")
 
 
 def test_a_process_waiting_on_a_compiler_that_never_finishes_names_the_compiler():

@@ -286,6 +286,9 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
     threads = list(dumps[-1].threads) if dumps else []
     # 2. waiting for the GPU, 3. in a collective: any thread, the main thread first
     ordered = ([thread] if thread else []) + [t for t in threads if t is not thread]
+    # the launch watchdog's candidates, oldest first: named in a GPU wait, and in a collective whose own GPU work
+    # is stuck (gloo's collectives on CUDA tensors wait for the stream inside the call)
+    named = ", ".join(f"#{c.get('seq')} {c.get('kernel')}" for c in (stall or {}).get("candidates") or [])
     for t in ordered:
         gpu = _gpu_wait(t)
         op = _collective(t)
@@ -294,13 +297,14 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
                        or "backend not seen")
             v.kind = "collective"
             v.summary = f"waiting in a collective: torch.distributed {op} ({backend}{_rank(obs)})"
+            if named:
+                v.summary += f"; its own GPU work is stalled: the launch watchdog names {named}"
             v.details.update(operation=op, backend=backend, thread=t.tid)
             break
         if gpu is not None:
             v.kind = "gpu"
-            if stall:  # the launch watchdog's candidates, oldest first
-                names = ", ".join(f"#{c.get('seq')} {c.get('kernel')}" for c in stall.get("candidates") or [])
-                pend = f"; the launch watchdog names {names}" if names else ""
+            if stall:
+                pend = f"; the launch watchdog names {named}" if named else ""
             elif pending:
                 pend = f"; pending TileLang launch {pending[0].get('kernel')} ({pending[0].get('factory')})"
             else:
