@@ -173,6 +173,7 @@ def test_log_parsing():
     (["verify-sm120", "--bound", "nan"], "--bound nan: "),
     (["verify-sm120", "--bound", "inf"], "--bound inf: "),
     (["verify-sm120", "--bound", "0"], "--bound 0: "),
+    (["verify-sm120", "--jobs", "0"], "--jobs 0: "),
 ])
 def test_a_bad_verify_option_is_one_line_naming_it(argv, named, tmp_path):
     """verify-gpu checks for a GPU first; its --bound and --launch-bound go through the same `seconds`."""

@@ -176,13 +176,22 @@ def seconds(option: str, given: float | None, default: float) -> float:
     return given
 
 
+def job_count(given: int | None) -> int:
+    """--jobs: parallel compiles, at least 1; default the cores this process may use."""
+    if given is None:
+        return len(os.sched_getaffinity(0))
+    if given < 1:
+        raise KitError(f"--jobs {given}: the number of parallel compiles must be at least 1")
+    return given
+
+
 def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, bound: float) -> Common:
     kernels = (args.kernels or layout.kernels).resolve()
     if not kernels.is_file():
         raise KitError(f"--kernels {kernels}: no such file")
     return Common(layout, config, select_variants(args, layout), kernels,
                   args.cuda or load_recipe(layout.default_recipe).cuda_default, seconds("--bound", args.bound, bound),
-                  args.jobs or len(os.sched_getaffinity(0)), args.reports or layout.reports, args.fresh_venv,
+                  job_count(args.jobs), args.reports or layout.reports, args.fresh_venv,
                   args.compare)
 
 
