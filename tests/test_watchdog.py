@@ -86,6 +86,16 @@ def test_a_worker_that_hangs_is_killed_at_its_bound_with_stage_frames_and_group(
 
 
 @pytest.mark.parametrize("kind", ["spawned", "forked"])
+def test_what_a_worker_leaves_running_in_its_group_ends_when_it_exits(tmp_path, kind):
+    with workers(kind, tmp_path) as start:
+        helpers: list[int] = []
+        seen = watch(start("leave"), START_BOUND, stage_bounds(helpers))
+        assert seen.code == 0 and len(helpers) == 1
+        assert select.select(helpers, [], [], 60)[0] == helpers
+        os.close(helpers[0])
+
+
+@pytest.mark.parametrize("kind", ["spawned", "forked"])
 def test_a_worker_that_crashes_is_reported_with_signal_stage_and_log_tail(tmp_path, kind):
     with workers(kind, tmp_path) as start:
         child = start("crash")

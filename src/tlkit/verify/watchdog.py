@@ -63,7 +63,7 @@ class Child:
     events: int  # read end of its event pipe
     stack_file: Path
     log_file: Path
-    wait: Callable[[], int]  # its exit status as Popen.returncode (negative: signal), once it has ended
+    wait: Callable[[], int]  # once it has ended: ends what is left in its group, returns its exit status
     python_pid: int = 0  # the Python worker's own PID, from its first event: under a wrapper, not `pid`
 
 
@@ -226,7 +226,14 @@ def spawn(argv: list[str], spec: dict, env: dict[str, str], workdir: Path, name:
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
     finally:
         os.close(write_fd)
-    return Child(proc.pid, read_fd, stack_file, log_file, proc.wait)
+    return Child(proc.pid, read_fd, stack_file, log_file, lambda: _reap(proc))
+
+
+def _reap(proc: subprocess.Popen) -> int:
+    """End what the worker left in its group, then collect its status (a PID is not reused before that)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait()
 
 
 class ServerGone(Exception):

@@ -99,31 +99,47 @@ def child(task, events_fd, work, control, server):
         os._exit(status)
 
 
-def wait_child(pid, control):
-    """`pid`'s exit status, or None when the kit closed the control socket first (the kit is gone)."""
+def child_ended(pid, control):
+    """Wait until child `pid` has ended (True; it is not reaped yet, so its PID and group cannot be reused) or the
+    kit closed the control socket (False: the kit is gone)."""
     pidfd = os.pidfd_open(pid)
     try:
         while True:
             ready, _, _ = select.select([pidfd, control], [], [])
             if pidfd in ready:
-                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                return True
             if not control.recv(1, socket.MSG_PEEK):
-                return None
+                return False
     finally:
         os.close(pidfd)
 
 
-def _parent_gone(signum, frame):
-    sys.exit(128 + signum)
+class _Running:
+    """The child being waited for. Its group is ended whenever it is no longer wanted: after it exits (whatever
+    it started and left behind goes too) and when the kit is gone, by the parent-death handler itself, so that
+    the signal cannot fall between noticing and killing."""
+
+    pid = 0
+
+    @classmethod
+    def end_group(cls):
+        if cls.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(cls.pid, signal.SIGKILL)
+
+    @classmethod
+    def parent_gone(cls, signum, frame):
+        cls.end_group()
+        os._exit(128 + signum)
 
 
 def serve(control, work):
     """One task at a time from the kit's ForkServer: fork a child that runs `work(task, events)`, say its PID,
-    wait for it, say its exit status. Returns when the kit closes the socket or dies (its parent-death signal,
-    SIGTERM, from `start`), killing the running child's process group first."""
+    wait for it, end its process group, say its exit status. Returns when the kit closes the socket or dies (its
+    parent-death signal, SIGTERM, from `start`), ending the running child's group first."""
     server = os.getpid()
     replies = control.makefile("w")
-    signal.signal(signal.SIGTERM, _parent_gone)
+    signal.signal(signal.SIGTERM, _Running.parent_gone)
     while True:
         message, fds, _, _ = socket.recv_fds(control, 1 << 20, 1)
         if not message:
@@ -132,23 +148,28 @@ def serve(control, work):
         check_cuda_untouched()
         sys.stdout.flush()
         sys.stderr.flush()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # the handler must know the child's PID
         pid = os.fork()
         if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
             child(task, events_fd, work, control, server)
-        status = None
+        _Running.pid = pid
+        with contextlib.suppress(OSError):  # the child may have made itself a group already, or exited
+            os.setpgid(pid, pid)  # before it is signalled as a group, whichever of the two runs first
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        ended = False
         try:
-            with contextlib.suppress(OSError):  # the child may have made itself a group already, or exited
-                os.setpgid(pid, pid)  # before it is signalled as a group, whichever of the two runs first
             os.close(events_fd)
             replies.write(json.dumps({"pid": pid}) + "\n")
             replies.flush()
-            status = wait_child(pid, control)
+            ended = child_ended(pid, control)
         finally:
-            if status is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
-        if status is None:
+            _Running.end_group()
+        if not ended:
             return
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        _Running.pid = 0
         replies.write(json.dumps({"status": status}) + "\n")
         replies.flush()
 
