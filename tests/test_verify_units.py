@@ -18,6 +18,8 @@ from tlkit.verify.subject.compiled import normalized_source
 from tlkit.verify.variants import Variant, load_variants
 from tlkit.verify.watchdog import Run, innermost_frames, split_log, warnings_in
 
+DATA = Path(__file__).resolve().parent / "data"
+
 KIT = Path(__file__).resolve().parents[1]
 LIMITS = KIT / "verify" / "shared-memory-limits.toml"
 
@@ -151,6 +153,19 @@ def test_normalized_source_renumbers_workspaces_by_first_use():
     assert normalized_source(a) == normalized_source(b) == (
         "f(workspace#0); g(workspace#1); h(workspace#0); int workspace#2;")
     assert normalized_source("f(workspace); g(workspace);") != normalized_source("f(workspace); g(workspace_1);")
+
+
+def test_normalized_source_equates_two_real_compiles_whose_reductions_traded_workspace_slots():
+    """The stock 0.1.14 wheel's sparse_attn (h=16, sm_120) and the same kernel from another run: the max and
+    the sum reductions use each other's slot; the code is otherwise the same. Using one slot for both is not."""
+    stock = (DATA / "stock-sources" / "0.1.14" / "sparse_attn_d=512_h=16_scale=0.044194173824159216" /
+             "sm_120.cu").read_text()
+    traded = (DATA / "workspace-order" / "sparse_attn_h16_sm_120_slots_traded.cu").read_text()
+    assert stock != traded and normalized_source(stock) == normalized_source(traded)
+    one_slot = traded.replace("(float*)workspace_1)", "(float*)workspace)")
+    assert one_slot != traded and normalized_source(one_slot) != normalized_source(stock)
+    moved = traded.replace("buf_dyn_shmem + 84992", "buf_dyn_shmem + 84996")
+    assert normalized_source(moved) != normalized_source(stock)
 
 
 def test_log_parsing():

@@ -9,6 +9,7 @@ import subprocess
 
 EM_CUDA = 190  # ELF e_machine of NVIDIA device code
 WORKSPACE = re.compile(r"\bworkspace(?:_\d+)?\b")  # TileLang's reduction workspace buffers
+WORKSPACE_DECLARATION = re.compile(r"^\s*void\* (workspace(?:_\d+)?) = (.*)\n", re.MULTILINE)
 
 
 def shared_buffers(prim_func):
@@ -117,14 +118,17 @@ def inspect_cubin(kernel, cuobjdump, workdir, tag):
 
 
 def normalized_source(source):
-    """The source with TileLang's workspace buffers renumbered in order of first use. 0.1.14 names the
-    reduction workspaces of one kernel in an order that varies between runs of the same wheel (measured:
-    sparse_attn swaps workspace and workspace_1 in about 1 compile of 4), so equality up to this renaming is
-    what a comparison between wheels can ask for."""
+    """The source up to which reduction workspace serves which reduction. 0.1.14 assigns a kernel's workspaces
+    (equal slots of shared memory, declared `void* workspace_N = buf_dyn_shmem + OFFSET`) to its reductions in
+    an order that varies between runs of the same wheel (measured: sparse_attn swaps them in about 1 compile
+    of 4). So the declarations become their sorted set of slots, and the names are renumbered in order of
+    first use after them: two sources are equal when the code is the same and only the slots traded places."""
+    slots = sorted(m.group(2) for m in WORKSPACE_DECLARATION.finditer(source))
+    body = WORKSPACE_DECLARATION.sub("", source)
     order = {}
-    for name in WORKSPACE.findall(source):
+    for name in WORKSPACE.findall(body):
         order.setdefault(name, f"workspace#{len(order)}")
-    return WORKSPACE.sub(lambda m: order[m.group(0)], source)
+    return "".join(f"workspace slot {slot}\n" for slot in slots) + WORKSPACE.sub(lambda m: order[m.group(0)], body)
 
 
 def first_error_line(exc):
