@@ -19,6 +19,8 @@ def main(log: Path, measured: str) -> None:
         sys.exit(f"{log}: no steps in this ninja log")
     folders: dict[str, list[float]] = defaultdict(list)
     for unit, (_, seconds) in model.steps.items():
+        if unit.startswith("/"):  # CMake's own bookkeeping under the build folder's absolute path: seconds in
+            continue  # all, and a path that would tie the table to one checkout
         parent = str(PurePosixPath(unit).parent)
         folders[unit if parent == "." else parent].append(seconds)  # a top-level output is its own row
     total = sum(sum(s) for s in folders.values())

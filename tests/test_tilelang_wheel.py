@@ -15,6 +15,7 @@ import pytest
 
 from tlkit.recipe import load_recipe
 from tlkit.series import load_series
+from tlkit.verify.venv import create_venv
 
 pytestmark = pytest.mark.slow
 KIT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,33 @@ def py(python: Path, code: str, env: dict[str, str], tmp: Path) -> subprocess.Co
     script.write_text(code)
     return subprocess.run([str(python), str(script)], capture_output=True, text=True, cwd=tmp,
                           env={**env, "TILELANG_CACHE_DIR": str(tmp / "kcache")}, timeout=600)
+
+
+# Every TVM Python class that has no C++ type in the kit's wheel but has one in the stock wheel: the classes of
+# the parts patch 0012 stops building. Made by this test's probe (see its file's first line).
+UNBUILT = KIT / "tests" / "data" / "slim-tvm-unbuilt-classes.txt"
+
+
+def api_surface(python: Path, tmp: Path) -> dict:
+    res = subprocess.run([str(python), str(KIT / "tests" / "fixtures" / "wheel" / "api_surface.py")],
+                         capture_output=True, text=True, cwd=tmp, timeout=1800)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout)
+
+
+def test_import_tilelang_loses_nothing_the_stock_wheel_gives(venv, tmp_path):
+    """The kit's wheel (TVM built without the parts of 0012) against the stock PyPI 0.1.14 wheel: every tilelang
+    submodule that imports there imports here, with every public name (and `tvm`'s) still there; the classes
+    left without a C++ type are exactly the stock wheel's plus the pinned list of the parts 0012 leaves out."""
+    stock = create_venv(KIT / "build" / "test-venvs-stock", ["tilelang==0.1.14", "apache-tvm-ffi==0.1.12",
+                                                             "torch==2.13.0"], log=lambda *_: None).python
+    kit, pypi = api_surface(venv, tmp_path), api_surface(stock, tmp_path)
+    assert sorted(set(kit["failed"]) - set(pypi["failed"])) == []
+    lost = {m: sorted(set(names) - set(kit["names"].get(m, []))) for m, names in pypi["names"].items()}
+    assert {m: n for m, n in lost.items() if n} == {}
+    assert len(pypi["names"]) > 200 and len(pypi["names"]["tilelang.language"]) > 100  # the probe saw them
+    newly = sorted(set(kit["unregistered"]) - set(pypi["unregistered"]))
+    assert newly == UNBUILT.read_text().split("\n")[1:-1]
 
 
 def test_wheel_name_label_and_provenance(wheel):

@@ -150,8 +150,8 @@ def test_compare_table():
 def test_normalized_source_renumbers_workspaces_by_first_use():
     a = "f(workspace_1); g(workspace); h(workspace_1); int workspace_10;"
     b = "f(workspace); g(workspace_1); h(workspace); int workspace_10;"
-    assert normalized_source(a) == normalized_source(b) == (
-        "f(workspace#0); g(workspace#1); h(workspace#0); int workspace#2;")
+    assert normalized_source(a) == normalized_source(b)
+    assert normalized_source(a).endswith("\nf(workspace#0); g(workspace#1); h(workspace#0); int workspace#2;")
     assert normalized_source("f(workspace); g(workspace);") != normalized_source("f(workspace); g(workspace_1);")
 
 
@@ -166,6 +166,35 @@ def test_normalized_source_equates_two_real_compiles_whose_reductions_traded_wor
     assert one_slot != traded and normalized_source(one_slot) != normalized_source(stock)
     moved = traded.replace("buf_dyn_shmem + 84992", "buf_dyn_shmem + 84996")
     assert normalized_source(moved) != normalized_source(stock)
+
+
+def _reductions(kernels: list[tuple[str, list[tuple[str, str, int]]]]) -> str:
+    """A source of kernels, each a list of (workspace, reduction op, threads); workspaces in name order take
+    the slots at 0, 4096, ... across the whole source."""
+    text, slot = [], 0
+    for kernel, uses in kernels:
+        text.append(f'extern "C" __global__ void {kernel}(float* x) {{')
+        for name in sorted({n for n, _, _ in uses}):
+            text.append(f"  void* {name} = ((void*)((char*)buf_dyn_shmem + {4096 * slot}));")
+            slot += 1
+        text += [f"  x[0] = tl::AllReduce<tl::{op}, {threads}, 32, 0>::run(x[0], (&(((float*)" + name + ")[0])));"
+                 for name, op, threads in uses]
+        text.append("}")
+    return "\n".join(text) + "\n"
+
+
+def test_normalized_source_keeps_unlike_or_cross_kernel_workspaces_bound_to_their_slots():
+    """Found in review: the first version called these equal. Reductions of different sizes trading slots (a
+    1,024-thread reduction moved into the smaller slot), and two kernels' workspaces trading offsets."""
+    like = _reductions([("k", [("workspace", "MaxOp", 256), ("workspace_1", "SumOp", 256)])])
+    like_traded = _reductions([("k", [("workspace_1", "MaxOp", 256), ("workspace", "SumOp", 256)])])
+    assert like != like_traded and normalized_source(like) == normalized_source(like_traded)
+    unlike = _reductions([("k", [("workspace", "SumOp", 1024), ("workspace_1", "MaxOp", 32)])])
+    unlike_traded = _reductions([("k", [("workspace_1", "SumOp", 1024), ("workspace", "MaxOp", 32)])])
+    assert normalized_source(unlike) != normalized_source(unlike_traded)
+    two = _reductions([("a", [("workspace", "MaxOp", 256)]), ("b", [("workspace_1", "MaxOp", 256)])])
+    two_traded = two.replace("+ 0)", "+ x)").replace("+ 4096)", "+ 0)").replace("+ x)", "+ 4096)")
+    assert normalized_source(two) != normalized_source(two_traded)
 
 
 def test_log_parsing():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -32,7 +33,7 @@ def workers(kind: str, tmp_path: Path) -> Iterator[Callable[[object], Child]]:
     """A function from a behaviour to a started fake worker: a fresh process, or a child of one job server."""
     if kind == "spawned":
         yield lambda behaviour: spawn([sys.executable, str(FAKE)], {"behaviour": behaviour}, dict(os.environ),
-                                      tmp_path, str(behaviour).replace(" ", "-")[:20])
+                                      tmp_path, re.sub(r"\W+", "-", str(behaviour))[:20])
         return
     server = ForkServer([sys.executable, str(FAKE)], {"server": True}, dict(os.environ), tmp_path, "server")
     try:
@@ -87,12 +88,16 @@ def test_a_worker_that_hangs_is_killed_at_its_bound_with_stage_frames_and_group(
 
 @pytest.mark.parametrize("kind", ["spawned", "forked"])
 def test_what_a_worker_leaves_running_in_its_group_ends_when_it_exits(tmp_path, kind):
-    with workers(kind, tmp_path) as start:
-        helpers: list[int] = []
-        seen = watch(start("leave"), START_BOUND, stage_bounds(helpers))
-        assert seen.code == 0 and len(helpers) == 1
-        assert select.select(helpers, [], [], 60)[0] == helpers
-        os.close(helpers[0])
+    fifo = tmp_path / "helper-stdout"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # before the worker opens it for writing
+    try:
+        with workers(kind, tmp_path) as start:
+            assert watch(start({"leave": str(fifo)}), START_BOUND).code == 0
+            # the helper holds the FIFO's only write end: end of file once it has ended
+            assert select.select([reader], [], [], 60)[0] == [reader] and os.read(reader, 1) == b""
+    finally:
+        os.close(reader)
 
 
 @pytest.mark.parametrize("kind", ["spawned", "forked"])

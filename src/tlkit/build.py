@@ -72,7 +72,8 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as logf:
         logf.write(f"# cwd: {tree}\n# cmd: {' '.join(cmd)}\n")
-        for key in sorted(k for k in env if k.startswith(("CUDA", "WITH_PIP", "CMAKE", "USE_", "NO_", "SOURCE", "SKBUILD"))):
+        logged = ("CUDA", "WITH_PIP", "CMAKE", "USE_", "NO_", "SOURCE", "SKBUILD")
+        for key in sorted(k for k in env if k.startswith(logged)):
             logf.write(f"# env {key}={env[key]}\n")
         logf.flush()
         # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build (stop_build). Under the

@@ -279,7 +279,9 @@ class ForkServer:
 
         def wait() -> int:
             line = self._replies.readline()
-            if not line:  # the server went away: its child went with it (parent-death signal)
+            if not line:  # the server went away: its child went with it (parent-death signal), and what the child
+                with contextlib.suppress(ProcessLookupError):  # left in its group goes now (a group's ID is not
+                    os.killpg(pid, signal.SIGKILL)  # reused while it has members)
                 return -signal.SIGKILL
             return json.loads(line)["status"]
 

@@ -10,6 +10,8 @@ import subprocess
 EM_CUDA = 190  # ELF e_machine of NVIDIA device code
 WORKSPACE = re.compile(r"\bworkspace(?:_\d+)?\b")  # TileLang's reduction workspace buffers
 WORKSPACE_DECLARATION = re.compile(r"^\s*void\* (workspace(?:_\d+)?) = (.*)\n", re.MULTILINE)
+KERNEL = re.compile(r"__global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(")
+ALLREDUCE_USE = re.compile(r"AllReduce<tl::\w+, (.+?)>::run\([^;]*?\(\((\w+)\*\)(workspace(?:_\d+)?)\)")
 
 
 def shared_buffers(prim_func):
@@ -119,16 +121,28 @@ def inspect_cubin(kernel, cuobjdump, workdir, tag):
 
 def normalized_source(source):
     """The source up to which reduction workspace serves which reduction. 0.1.14 assigns a kernel's workspaces
-    (equal slots of shared memory, declared `void* workspace_N = buf_dyn_shmem + OFFSET`) to its reductions in
-    an order that varies between runs of the same wheel (measured: sparse_attn swaps them in about 1 compile
-    of 4). So the declarations become their sorted set of slots, and the names are renumbered in order of
-    first use after them: two sources are equal when the code is the same and only the slots traded places."""
-    slots = sorted(m.group(2) for m in WORKSPACE_DECLARATION.finditer(source))
+    (slots of shared memory, declared `void* workspace_N = buf_dyn_shmem + OFFSET`) to its reductions in an
+    order that varies between runs of the same wheel (measured: sparse_attn swaps them in about 1 compile of 4).
+    Names are renumbered in order of first use after the declarations; two workspaces may trade slots only when
+    every use of each is an AllReduce of the same kind (template arguments but the Op, element type) in a source
+    with one kernel. Every other workspace stays bound to its slot, so a trade of unlike slots still differs."""
+    slot_of = dict(WORKSPACE_DECLARATION.findall(source))
     body = WORKSPACE_DECLARATION.sub("", source)
     order = {}
-    for name in WORKSPACE.findall(body):
+    for name in [*WORKSPACE.findall(body), *slot_of]:
         order.setdefault(name, f"workspace#{len(order)}")
-    return "".join(f"workspace slot {slot}\n" for slot in slots) + WORKSPACE.sub(lambda m: order[m.group(0)], body)
+    kinds = {}
+    for args, dtype, name in ALLREDUCE_USE.findall(body):
+        kinds.setdefault(name, []).append(f"AllReduce<{args}> {dtype}")
+    one_kernel = len(set(KERNEL.findall(source))) == 1  # a declaration and its definition name one kernel
+    uses = {name: len(re.findall(rf"\b{name}\b", body)) for name in order}
+    kind_of = {name: " | ".join(sorted(set(kinds[name])))
+               if one_kernel and name in kinds and len(kinds[name]) == uses[name] else f"only {order[name]}"
+               for name in order}
+    header = [f"{order[name]}: {kind_of[name]}" for name in order]
+    for kind in sorted(set(kind_of.values())):
+        header.append(f"slots of {kind}: {sorted(slot_of.get(n, '-') for n in order if kind_of[n] == kind)}")
+    return "".join(f"{line}\n" for line in header) + WORKSPACE.sub(lambda m: order[m.group(0)], body)
 
 
 def first_error_line(exc):

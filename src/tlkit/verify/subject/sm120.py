@@ -116,8 +116,8 @@ def child_ended(pid, control):
 
 class _Running:
     """The child being waited for. Its group is ended whenever it is no longer wanted: after it exits (whatever
-    it started and left behind goes too) and when the kit is gone, by the parent-death handler itself, so that
-    the signal cannot fall between noticing and killing."""
+    it started and left behind goes too, before it is reaped, so its PID cannot have been reused) and when the kit
+    is gone, by the parent-death handler itself, so that the signal cannot fall between noticing and killing."""
 
     pid = 0
 
@@ -130,7 +130,7 @@ class _Running:
     @classmethod
     def parent_gone(cls, signum, frame):
         cls.end_group()
-        os._exit(128 + signum)
+        os.killpg(0, signal.SIGKILL)  # the server leads its own group: it and anything left in it
 
 
 def serve(control, work):
@@ -148,7 +148,10 @@ def serve(control, work):
         check_cuda_untouched()
         sys.stdout.flush()
         sys.stderr.flush()
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # the handler must know the child's PID
+        # Held back while the child has no PID here, so that the handler sees it. Python runs handlers in the main
+        # thread whichever thread took the signal, so this narrows the window rather than closing it; a child the
+        # handler misses has started nothing yet and dies with this server (its parent-death signal).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -166,10 +169,10 @@ def serve(control, work):
             ended = child_ended(pid, control)
         finally:
             _Running.end_group()
+            _Running.pid = 0  # gone as a group; reaped next, after which the PID may belong to anyone
         if not ended:
             return
         status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-        _Running.pid = 0
         replies.write(json.dumps({"status": status}) + "\n")
         replies.flush()
 
