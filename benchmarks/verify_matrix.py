@@ -1,6 +1,7 @@
 """verify-sm120's matrix wall time for two checkouts of the kit (e.g. the engine before and after a change) on
 one wheel, run by hand; prints the machine and medians. The checkouts take turns, so a change in the machine's
-load falls on both alike. Each run reuses its checkout's venv (the first, untimed run of each makes it).
+load falls on both alike. Each run reuses its checkout's venv (a first, untimed run of one small variant
+makes it).
 
     python3 benchmarks/verify_matrix.py --wheel dist/W.whl --repeat 3 OLD_CHECKOUT [NEW_CHECKOUT] \\
         -- --kernels K.py --variants V.toml
@@ -54,13 +55,14 @@ def main() -> None:
     parser.add_argument("--wheel", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--warm-only", default=r"act_quant\[N=256,", help="the variant of the untimed first run")
     args = parser.parse_args(argv)
     checkouts = [c.resolve() for c in (args.checkouts if len(args.checkouts) > 1 else [*args.checkouts, KIT])]
     wheel = args.wheel.resolve()
     samples: dict[Path, list[dict]] = {c: [] for c in checkouts}
     with tempfile.TemporaryDirectory(prefix="verify-matrix.") as tmp:
-        for c in checkouts:  # makes (or checks) each checkout's venv; not timed
-            run(c, wheel, extra, Path(tmp) / f"warm-{len(samples[c])}-{c.name}")
+        for c in checkouts:  # makes (or checks) each checkout's venv with one small variant; not timed
+            run(c, wheel, [*extra, "--only", args.warm_only], Path(tmp) / f"warm-{c.name}")
         for i in range(args.repeat):
             for j, c in enumerate(checkouts):
                 samples[c].append(run(c, wheel, extra, Path(tmp) / f"{i}-{j}"))

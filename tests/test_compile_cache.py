@@ -143,7 +143,7 @@ def remote(request, tmp_path: Path) -> Iterator[Remote]:
 
 def test_a_checkout_at_another_path_builds_from_the_cache_to_the_same_bytes(tiny_kit, cache, tmp_path):
     """Issue 16: hits do not depend on the checkout path, and the wheel does not record it."""
-    other = tmp_path / "elsewhere" / "second checkout"
+    other = tmp_path / "elsewhere" / "second-checkout"
     shutil.copytree(tiny_kit, other)
     first, said_first = build(tiny_kit, cache)
     second, said_second = build(other, cache)
@@ -202,6 +202,20 @@ def test_a_read_only_remote_is_read_and_never_written(tiny_kit, cache, tmp_path)
     with cache_server(tmp_path / "refusing.log", "--refuse-writes") as url:
         assert probe_remote(f"{url}|read-only") is None
         assert "cannot be written (HTTP Error 403: Forbidden)" in (probe_remote(url) or "")
+
+
+def test_a_build_folder_with_whitespace_in_its_path_is_one_line_naming_it(tiny_kit, tmp_path):
+    """TVM-FFI's autoconf step splits CFLAGS (which carry the tree's path) at spaces: said before any work."""
+    work = tmp_path / "with space"
+    res = subprocess.run([sys.executable, "-m", "tlkit", "build-wheel", "--recipe", "tiny", "--dist",
+                          str(tmp_path / "dist"), "--work-dir", str(work)], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "TLKIT_ROOT": str(tiny_kit),
+                                           "TLKIT_CACHE_DIR": str(tmp_path / "cache")})
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        f"tlkit: error: the build folder {work / 'tiny-cu13.2'} has whitespace in its path, which TileLang's build "
+        "cannot take; use --work-dir on a path without spaces"]
+    assert not any((tmp_path / d).exists() for d in ("dist", "with space", "cache"))
 
 
 @pytest.mark.parametrize("where", ["option", "environment"])

@@ -76,6 +76,11 @@ def make_plan(opts: BuildOptions) -> Plan:
     if jobs < 1:
         raise KitError(f"--jobs must be at least 1, got {jobs}")
     work = (opts.work or kit / "build").resolve() / f"{recipe.name}-cu{cuda}"
+    if any(c.isspace() for c in str(work)):
+        # -ffile-prefix-map=<tree> goes into CFLAGS, and an autoconf configure (TVM-FFI's libbacktrace) splits
+        # CFLAGS at whitespace whatever the quoting: the build would fail an hour later, obscurely.
+        raise KitError(f"the build folder {work} has whitespace in its path, which TileLang's build cannot take; "
+                       "use --work-dir on a path without spaces")
     return Plan(kit, (opts.cache or cache_root()).resolve(), recipe, series, cuda, work,
                 (opts.dist or kit / "dist").resolve(), jobs)
 
