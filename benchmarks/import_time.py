@@ -30,7 +30,7 @@ def sample(python: str) -> float:
 
 
 def parse(spec: str) -> dict:
-    parts = spec.split("=")
+    parts = spec.split("=", 2)  # a wheel's path may hold "=" (the stock-sources folders do)
     if len(parts) not in (2, 3) or not all(parts):
         raise SystemExit(f"import_time.py: {spec!r}: expected NAME=VENV_PYTHON or NAME=VENV_PYTHON=WHEEL")
     return {"name": parts[0], "python": parts[1], "wheel": parts[2] if len(parts) == 3 else ""}
