@@ -149,10 +149,15 @@ def dump_stack(child: Child, grace: float = 3.0) -> str:
     return text
 
 
+def end_group(pgid: int) -> None:
+    """SIGKILL to process group `pgid`, if it still has members."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
 def kill_group(child: Child) -> int:
     """SIGKILL to the worker's process group (what it started goes too); returns its exit status."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
+    end_group(child.pid)
     return child.wait()
 
 
@@ -231,8 +236,7 @@ def spawn(argv: list[str], spec: dict, env: dict[str, str], workdir: Path, name:
 
 def _reap(proc: subprocess.Popen) -> int:
     """End what the worker left in its group, then collect its status (a PID is not reused before that)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    end_group(proc.pid)
     return proc.wait()
 
 
@@ -280,8 +284,7 @@ class ForkServer:
         def wait() -> int:
             line = self._replies.readline()
             if not line:  # the server went away: its child went with it (parent-death signal), and what the child
-                with contextlib.suppress(ProcessLookupError):  # left in its group goes now (a group's ID is not
-                    os.killpg(pid, signal.SIGKILL)  # reused while it has members)
+                end_group(pid)  # left in its group goes now (a group's ID is not reused while it has members)
                 return -signal.SIGKILL
             return json.loads(line)["status"]
 
