@@ -126,3 +126,34 @@ def test_doctor_and_verify_gpu_without_a_gpu():
     assert res.returncode == 1  # tilelang is not installed in the kit's own environment: a problem, said
     res = subprocess.run([sys.executable, "-m", "tlkit", "verify-gpu"], capture_output=True, text=True, cwd=KIT)
     assert res.returncode == 0 and res.stdout.startswith("verify-gpu: no NVIDIA GPU on this machine")
+
+
+# Two ways an sm_120a source can use what an older GPU lacks: an intrinsic declared only from sm_100 on, and
+# a PTX instruction that only sm_100's ptxas takes.
+NO_FALLBACK_SOURCES = {
+    "intrinsic": ('#include <cuda_runtime.h>\n'
+                  'extern "C" __global__ void k(float2* x) { x[0] = __fadd2_rn(x[0], x[1]); }\n', "__fadd2_rn"),
+    "ptx": ('extern "C" __global__ void k(unsigned long long* x) {\n'
+            '  unsigned long long d;\n'
+            '  asm volatile("add.rn.f32x2 %0, %1, %2;" : "=l"(d) : "l"(x[0]), "l"(x[1]));\n'
+            '  x[0] = d;\n}\n', "add.f32x2"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NO_FALLBACK_SOURCES))
+def test_a_blackwell_primitive_with_no_fallback_is_named_from_the_real_compilers_error(cuda_env, tmp_path, kind):
+    """verify-gpu --sm120-source reports such a kernel as `no fallback` naming the primitive (subject/gpu.py);
+    the name comes from what the pinned nvcc and ptxas say when compiling for the H100's sm_90."""
+    from tlkit.verify.subject.compiled import missing_primitives
+
+    text, name = NO_FALLBACK_SOURCES[kind]
+    (tmp_path / "k.cu").write_text(text)
+    for arch, expect_rc in (("sm_90", "error"), ("sm_100a", 0)):
+        proc = subprocess.run(["nvcc", "-cubin", f"-arch={arch}", "k.cu", "-o", f"{arch}.cubin"], cwd=tmp_path,
+                              env=cuda_env, capture_output=True, text=True)
+        if expect_rc == 0:
+            assert proc.returncode == 0, proc.stderr
+            assert missing_primitives(proc.stdout + proc.stderr) == []
+        else:
+            assert proc.returncode != 0
+            assert missing_primitives(proc.stdout + proc.stderr) == [name], proc.stderr

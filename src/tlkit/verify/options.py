@@ -89,7 +89,7 @@ def add_sm120_arguments(p: argparse.ArgumentParser) -> None:
     what.add_argument("--wheel", type=Path, help="wheel to verify (default: the newest in dist/)")
     what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
     _common_arguments(p)
-    p.add_argument("--targets", help="comma-separated CUDA archs (default: sm_120,sm_120a)")
+    p.add_argument("--targets", help="comma-separated CUDA archs (default: verify.toml: sm_120,sm_120a,sm_121,sm_121a)")
     p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300)")
     p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's)")
     p.add_argument("--save-sources", type=Path, metavar="DIR",

@@ -155,6 +155,29 @@ def first_error_line(exc):
     return text.splitlines()[0][:1000] if text else type(exc).__name__
 
 
+# What nvcc and ptxas say when code asks for something the target GPU does not have: an intrinsic declared only
+# for newer architectures (sm_100_rt.h's __fadd2_rn below sm_100), a helper with no overload for it, or a PTX
+# instruction its ptxas refuses. Each pattern's first group is the primitive's name.
+MISSING_PRIMITIVE = (
+    re.compile(r'identifier "([\w:]+)" is undefined'),
+    re.compile(r'namespace "[\w:]+" has no member "(\w+)"'),
+    re.compile(r'no instance of (?:overloaded )?function "([\w:]+)" matches'),
+    re.compile(r"Instruction '([\w.]+)' not supported on \.target"),
+    re.compile(r"Feature '([^']+)' requires \.target"),
+)
+
+
+def missing_primitives(text):
+    """The primitives a compiler's error text says the target lacks, in order of first mention, each once."""
+    found = []
+    for line in text.splitlines():
+        for pattern in MISSING_PRIMITIVE:
+            for name in pattern.findall(line):
+                if name not in found:
+                    found.append(name)
+    return found
+
+
 def compile_factory(prim_func, factory, target):
     """`tilelang.compile` of a kernel factory's TIR with the factory's own out_idx, pass configs and flags."""
     import tilelang

@@ -21,6 +21,7 @@ from tlkit.verify.subject.compiled import (
     dynamic_smem,
     elaborate,
     first_error_line,
+    missing_primitives,
     normalized_source,
     source_hashes,
 )
@@ -179,6 +180,15 @@ def run_one(spec, item, events):
     SOURCE["text"] = wanted
     try:
         kernel = compile_factory(prim_func, factory, spec["target"])
+    except Exception as exc:
+        missing = missing_primitives(str(exc)) if wanted is not None else []
+        if not missing:
+            raise
+        traceback.print_exc()
+        events.emit(event="result", status="no fallback", missing_primitives=missing, device=props.name,
+                    error=f"the {arch} source uses {', '.join(missing)}, which {props.name} has no version of: "
+                          f"{first_error_line(exc)}", **source_info)
+        return
     finally:
         SOURCE["text"] = None
     compile_s = time.perf_counter() - start

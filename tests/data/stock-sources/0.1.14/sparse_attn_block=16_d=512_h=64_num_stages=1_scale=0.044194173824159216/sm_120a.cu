@@ -109,7 +109,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) sparse_attn_kernel(const fl
       run_max_clear_pack[i_5] = tl::max2(run_max_clear_pack[i_5], *(float2*)(scores + (i_5 * 2)));
       run_max_clear[i_5] = max((run_max_clear_pack[i_5]).x, (run_max_clear_pack[i_5]).y);
       __syncthreads();
-      run_max_clear[i_5] = tl::AllReduce<tl::MaxOp, 256, 128, 0, tl::NamedBarrier<256>>::run(run_max_clear[i_5], (&(((float*)workspace_1)[0])));
+      run_max_clear[i_5] = tl::AllReduce<tl::MaxOp, 256, 128, 0, tl::NamedBarrier<256>>::run(run_max_clear[i_5], (&(((float*)workspace)[0])));
       run_max_clear[i_5] = tl::AllReduce<tl::MaxOp, 4, 1, 0, tl::NamedBarrier<256>>::run(run_max_clear[i_5]);
       run_max[i_5] = max(run_max[i_5], run_max_clear[i_5]);
     }
@@ -141,7 +141,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) sparse_attn_kernel(const fl
       step_sum_pack[i_8] = tl::add2(step_sum_pack[i_8], *(float2*)(scores + (i_8 * 2)));
       step_sum[i_8] = ((step_sum_pack[i_8]).x + (step_sum_pack[i_8]).y);
       __syncthreads();
-      step_sum[i_8] = tl::AllReduce<tl::SumOp, 256, 128, 0, tl::NamedBarrier<256>>::run(step_sum[i_8], (&(((float*)workspace)[0])));
+      step_sum[i_8] = tl::AllReduce<tl::SumOp, 256, 128, 0, tl::NamedBarrier<256>>::run(step_sum[i_8], (&(((float*)workspace_1)[0])));
       step_sum[i_8] = tl::AllReduce<tl::SumOp, 4, 1, 0, tl::NamedBarrier<256>>::run(step_sum[i_8]);
     }
     float2 __4;
