@@ -12,6 +12,10 @@ stream per 2 ms) and "every launch" (an event pair around every launch, sample_m
 With the stock wheel (no tilelang.launch_watchdog) the one setting is "stock wheel", for a comparison across
 wheels on the same machine.
 
+A last row, "adapter only", launches the small kernel through the kernel's `torch_function` directly (what
+JITKernel.__call__ calls: in the stock wheel itself, in the kit wheel through the watchdog's `launch`), so a
+difference between wheels can be placed above or below JITKernel.__call__.
+
 Run with the kit wheel's interpreter on a GPU machine, from the kit's root:
     PYTHONPATH=src:verify python benchmarks/launch_watchdog.py [--launches 10000] [--rounds 7] [--json OUT]
 """
@@ -59,7 +63,8 @@ def small_kernel():
     kernel = spin.scale_kernel(1024)
     x = torch.randn(1024, device="cuda")
     out = torch.empty_like(x)
-    return lambda: kernel(x, out)
+    adapter = kernel.torch_function
+    return (lambda: kernel(x, out)), (lambda: adapter(x, out))
 
 
 def sequence():
@@ -89,7 +94,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    small = small_kernel()
+    small, direct = small_kernel()
     calls = sequence()
 
     def run_sequence() -> None:
@@ -97,17 +102,20 @@ def main() -> int:
             kernel(*kargs)
 
     small_us: dict[str, list[float]] = {m: [] for m in MODES}
+    direct_us: list[float] = []
     seq_ms: dict[str, list[float]] = {m: [] for m in MODES}
     names = list(MODES)
     for mode in names:  # warm-up: every kernel loaded, every stream seen, in each mode
         configure(mode)
         timed(small, 200)
+        timed(direct, 200)
         timed(run_sequence, 5)
     for r in range(args.rounds):
         for mode in names[r % len(names):] + names[:r % len(names)]:
             configure(mode)
             small_us[mode].append(timed(small, args.launches) / args.launches * 1e6)
             seq_ms[mode].append(timed(run_sequence, args.sequences) / args.sequences * 1e3)
+        direct_us.append(timed(direct, args.launches) / args.launches * 1e6)
     if launch_watchdog:
         launch_watchdog.configure(**MODES["default"])
 
@@ -121,10 +129,14 @@ def main() -> int:
         s, q = statistics.median(small_us[mode]), statistics.median(seq_ms[mode])
         rows.append((mode, f"{s:.2f} ({min(small_us[mode]):.2f}-{max(small_us[mode]):.2f})", f"{s / base_small:.3f}",
                      f"{q:.3f} ({min(seq_ms[mode]):.3f}-{max(seq_ms[mode]):.3f})", f"{q / base_seq:.3f}"))
+    d = statistics.median(direct_us)
+    rows.append(("adapter only", f"{d:.2f} ({min(direct_us):.2f}-{max(direct_us):.2f})", f"{d / base_small:.3f}",
+                 "-", "-"))
     print("\n".join(align(rows, rule=False)))
     if args.json:
         args.json.write_text(json.dumps({"machine": describe(), "gpu": props.name, "tilelang": tilelang.__version__,
                                          "small_us": small_us, "sequence_ms": seq_ms, "variants": len(calls),
+                                         "adapter_only_us": direct_us,
                                          "launches": args.launches, "sequences": args.sequences}, indent=2))
     return 0
 
