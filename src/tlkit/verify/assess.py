@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.verify.smem import base_arch, check, limit_for
+from tlkit.verify.smem import base_arch, check, limit_for, nvcc_reserved
 from tlkit.verify.watchdog import Run
 
 
@@ -25,6 +25,7 @@ class Verdict:
     static_smem: int | None = None
     dynamic_smem: int | None = None
     smem_limit: int | None = None
+    smem_counted: int | None = None  # static (without nvcc's reservation) + dynamic: what the limit is held against
     warnings: list[str] = field(default_factory=list)
     source_sha256: str = ""
     normalized_source_sha256: str = ""  # workspace buffers renumbered (see subject.compiled.normalized_source)
@@ -59,7 +60,9 @@ def assess(run: Run, limits: dict[str, int], limits_path: Path) -> Verdict:
         return v
     if not v.archs:
         v.message = f"cubin not inspected: {d.get('cubin', 'unknown')}"
-    smem = check(v.static_smem or 0, v.dynamic_smem or 0, v.smem_limit, [tuple(b) for b in d.get("buffers", [])])
+    smem = check(v.static_smem or 0, v.dynamic_smem or 0, v.smem_limit, [tuple(b) for b in d.get("buffers", [])],
+                 reserved=nvcc_reserved(run.target))
+    v.smem_counted = smem.total
     if not smem.fits:
         v.status = "not launchable"
         v.message = smem.message(base_arch(run.target))

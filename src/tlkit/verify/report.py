@@ -31,9 +31,9 @@ def _kb(n: int | None) -> str:
 
 
 def _smem(v: Verdict) -> str:
-    if v.dynamic_smem is None:
+    if v.smem_counted is None:
         return "-"
-    return f"{(v.static_smem or 0) + v.dynamic_smem:,}/{v.smem_limit:,}"
+    return f"{v.smem_counted:,}/{v.smem_limit:,}"
 
 
 def counts(verdicts: list[Verdict]) -> dict[str, int]:

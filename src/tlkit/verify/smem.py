@@ -32,6 +32,20 @@ def base_arch(arch: str) -> str:
     return f"sm_{m.group(1)}"
 
 
+# nvcc 13.x puts 1,024 B of static shared memory in every kernel from compute capability 9.0 on (cuobjdump's
+# "shared" figure includes it). The device's per-block limit already leaves it out: on the H200 a kernel with
+# exactly the opt-in limit of dynamic shared memory launched and one byte more did not
+# (docs/hang-diagnosis.md, tests/fixtures/gpu/smem_launch_margin.py). So it is not counted against the limit,
+# as patch 0001 does not count it.
+NVCC_RESERVED_FROM_SM = 90
+NVCC_RESERVED_BYTES = 1024
+
+
+def nvcc_reserved(arch: str) -> int:
+    """The static shared memory nvcc reserves in every kernel for `arch`, which the device does not count."""
+    return NVCC_RESERVED_BYTES if int(base_arch(arch)[3:]) >= NVCC_RESERVED_FROM_SM else 0
+
+
 def limit_for(arch: str, limits: dict[str, int], source: Path) -> int:
     base = base_arch(arch)
     if base not in limits:
@@ -41,14 +55,16 @@ def limit_for(arch: str, limits: dict[str, int], source: Path) -> int:
 
 @dataclass(frozen=True)
 class SmemCheck:
-    static: int
+    static: int  # as the cubin records it, nvcc's reservation included
     dynamic: int
     limit: int
     buffers: tuple[tuple[str, int], ...]  # declared shared buffers, largest first
+    reserved: int = 0  # nvcc's reservation within `static`, which the device does not count
 
     @property
     def total(self) -> int:
-        return self.static + self.dynamic
+        """What counts against the per-block limit."""
+        return max(self.static - self.reserved, 0) + self.dynamic
 
     @property
     def fits(self) -> bool:
@@ -56,10 +72,12 @@ class SmemCheck:
 
     def message(self, arch: str) -> str:
         biggest = ", ".join(f"{name} {size:,} B" for name, size in self.buffers[:4]) or "none declared"
-        return (f"needs {self.total:,} B of shared memory per block ({self.static:,} static + {self.dynamic:,} "
-                f"dynamic), {arch} allows {self.limit:,} B: cannot launch; largest shared buffers: {biggest}")
+        reserved = f", besides nvcc's {self.reserved:,} B reservation" if self.reserved else ""
+        return (f"needs {self.total:,} B of shared memory per block ({self.total - self.dynamic:,} static + "
+                f"{self.dynamic:,} dynamic{reserved}), {arch} allows {self.limit:,} B: cannot launch; largest shared "
+                f"buffers: {biggest}")
 
 
-def check(static: int, dynamic: int, limit: int, buffers: list[tuple[str, int]]) -> SmemCheck:
+def check(static: int, dynamic: int, limit: int, buffers: list[tuple[str, int]], reserved: int = 0) -> SmemCheck:
     ordered = tuple(sorted(buffers, key=lambda b: (-b[1], b[0])))
-    return SmemCheck(static, dynamic, limit, ordered)
+    return SmemCheck(static, dynamic, limit, ordered, min(reserved, static))
