@@ -57,6 +57,7 @@ OPTIONAL = (
     ("source (sha256)", "normalized_source_sha256", lambda d: d["normalized_source_sha256"][:12]),
     ("scalar fallbacks", "scalar_fallbacks", _fallbacks),
     ("edge shapes", "edges", lambda d: _edges(d["edges"])),
+    ("as the model calls it", "model_call", lambda d: d["model_call"]),
     ("racecheck", "racecheck", lambda d: d["racecheck"]),
     ("synccheck", "synccheck", lambda d: d["synccheck"]),
 )

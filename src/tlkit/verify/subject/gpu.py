@@ -221,10 +221,15 @@ def run_one(spec, item, events):
     events.emit(event="stage", stage="compare with the reference")
     ok, errors = compare(case, spec["tolerances"])
     edges, wrong_edges = run_edges(kernel, prim_func, item, spec, case, events)
+    model_call = run_as_the_model_does(factory, item, spec, wanted, prim_func, events)
     median_ms, samples = time_kernel(kernel, case.args, spec["timing"], events, shape)
-    error = f"wrong at the edge shape(s) {', '.join(wrong_edges)}" if ok and wrong_edges else ""
-    events.emit(event="result", status="ok" if ok and not wrong_edges else "wrong", errors=errors,
-         median_ms=median_ms, samples_ms=samples, edges=edges, error=error, **common)
+    error = ""
+    if ok and wrong_edges:
+        error = f"wrong at the edge shape(s) {', '.join(wrong_edges)}"
+    elif ok and model_call.startswith("wrong"):
+        error = f"called as the model calls it: {model_call}"
+    events.emit(event="result", status="ok" if ok and not error else "wrong", errors=errors,
+         median_ms=median_ms, samples_ms=samples, edges=edges, model_call=model_call, error=error, **common)
 
 
 def cases_module(spec):
@@ -269,6 +274,35 @@ def run_edges(kernel, prim_func, item, spec, case, events):
             edges[name] = f"wrong: {bad}"
             wrong.append(name)
     return edges, wrong
+
+
+def run_as_the_model_does(factory, item, spec, wanted, prim_func, events):
+    """The variant as the model's own code gets and calls it: the @tilelang.jit factory called with the variant's
+    arguments (TileLang's JIT path, its argument parsing and caches, not get_tir + compile), then the kernel it
+    returns called with torch tensors, on a fresh case (outputs NaN) checked against the reference. Returns "ok",
+    "wrong: ..." or "not run: ..."."""
+    import dataclasses
+
+    import torch
+
+    if not (dataclasses.is_dataclass(factory) and hasattr(factory, "get_tir")):
+        return "not run: not a @tilelang.jit factory"
+    jit = dataclasses.replace(factory, target=spec["target"])  # the same factory, for the GPU under test
+    SOURCE["text"] = wanted
+    try:
+        kernel = jit(**item["kwargs"])
+    finally:
+        SOURCE["text"] = None
+    if wanted is not None and normalized_source(kernel.get_kernel_source()) != normalized_source(wanted):
+        return f"wrong: the kernel the factory returned does not carry the {spec['source_arch']} source"
+    case = make_case(spec, item, spec["dims"])
+    launch(events, "the jit factory's kernel, called as the model calls it", launch_shape(prim_func, case.args))
+    kernel(*case.args)
+    torch.cuda.synchronize()
+    ok, errors = compare(case, spec["tolerances"])
+    if ok:
+        return "ok"
+    return "wrong: " + next(f"{k}: {v['bad']}/{v['elements']} outside" for k, v in errors.items() if v["bad"])
 
 
 def main():

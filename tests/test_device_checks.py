@@ -1,0 +1,56 @@
+"""The checks that judge a device run of the launch watchdog (tests/fixtures/gpu/check_hang_demo.py), against the
+real output of an H200 run kept in docs/device-runs, and against that output with one item missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KIT = Path(__file__).resolve().parents[1]
+RUNS = KIT / "docs" / "device-runs"
+CHECK = KIT / "tests" / "fixtures" / "gpu" / "check_hang_demo.py"
+# run_hang_demo.sh's file names <- the H200 run of the kit wheel p9e3121b7 (its GPU check from p2c8bf062's run)
+RUN = {"hang-report.txt": "h200-p9e3121b7-hang-report.txt", "diagnose.txt": "h200-p9e3121b7-hang-diagnose.txt",
+       "hang-abort.txt": "h200-p9e3121b7-hang-abort.txt", "gpu-after.txt": "h200-p2c8bf062-gpu-after.txt"}
+
+
+def demo_output(folder: Path) -> Path:
+    folder.mkdir()
+    for name, kept in RUN.items():
+        shutil.copy(RUNS / kept, folder / name)
+    return folder
+
+
+def judge(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(CHECK), str(folder)], capture_output=True, text=True)
+
+
+def test_the_h200_runs_output_passes_every_check(tmp_path):
+    res = judge(demo_output(tmp_path / "out"))
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.count("PASS: ") == 11 and "FAIL" not in res.stdout
+
+
+@pytest.mark.parametrize("name, old, new, failing", [
+    ("hang-report.txt", "has not completed 20.4 s", "has not completed 25.5 s", "within bound + 5 s"),
+    ("hang-report.txt", "candidate: kernel spin_kernel", "candidate: kernel other_kernel",
+     "it names the spinning kernel and its jit factory"),
+    ("hang-report.txt", "arg 1: shape [32] int32", "arg 1: shape [32] ?", "with each tensor's shape, dtype and device"),
+    ("diagnose.txt", "STUCK: waiting for the GPU", "PROGRESSING: running",
+     "diagnose: STUCK waiting for the GPU, naming the kernel"),
+    ("hang-abort.txt", "exit status 124", "exit status 137", "abort: exit status 124"),
+    ("gpu-after.txt", "True", "False", "the GPU computes afterwards"),
+])
+def test_a_run_missing_one_item_fails_naming_it(tmp_path, name, old, new, failing):
+    out = demo_output(tmp_path / "out")
+    text = (out / name).read_text()
+    assert old in text
+    (out / name).write_text(text.replace(old, new))
+    res = judge(out)
+    assert res.returncode == 1
+    assert f"FAIL: {failing}\n" in res.stdout
+    assert res.stdout.count("FAIL: ") == 1, res.stdout
