@@ -16,6 +16,7 @@ from conftest import process_tree
 from tlkit.diagnose import proc
 from tlkit.diagnose.command import diagnose
 from tlkit.diagnose.evidence import STATE_SCHEMA, sample_tree
+from tlkit.diagnose.stacks import PTRACE_SCOPE
 from tlkit.diagnose.verdict import peer_wait, process_group
 
 FIX = Path(__file__).parent / "fixtures" / "diagnose"
@@ -204,3 +205,44 @@ def test_the_command_prints_verdicts_and_json_and_refuses_a_bad_pid(tmp_path):
     assert bad.returncode == 2
     assert "'abc' is not a PID" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def diagnose_cli(pid: int, prefix: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess, dict]:
+    """`python -m tlkit diagnose PID --json -` (after `prefix`, a command that runs it): the run, with the
+    text on stderr, and the verdict on `pid` from the JSON on stdout."""
+    run = subprocess.run([*prefix, sys.executable, "-m", "tlkit", "diagnose", str(pid), "--seconds", "0.3",
+                          "--json", "-"], capture_output=True, text=True)
+    assert "Traceback" not in run.stderr, run.stderr
+    verdicts = json.loads(run.stdout) if run.stdout.strip() else []
+    return run, next((d for d in verdicts if d["pid"] == pid), {})
+
+
+def test_a_process_that_is_not_python_gets_one_line_naming_it():
+    with running(["cat"], None, stdin=subprocess.PIPE) as p:
+        p.stdin.write("ready\n")
+        p.stdin.flush()
+        assert p.stdout.readline() == "ready\n"  # cat has replaced the forked Python: it echoes
+        run, v = diagnose_cli(p.pid)
+    assert run.returncode == 0, run.stderr  # only a PID that does not exist makes it 2
+    assert v["kind"] == "not-python" and v["progressing"] is None, v
+    line = f"PID {p.pid} (cat): not a Python process (cat); 0% CPU, state S"
+    assert run.stderr.splitlines()[1:2] == [line], run.stderr  # after the progress line, before the evidence
+
+
+def test_an_attach_that_ptrace_refuses_is_one_line_saying_how_to_allow_it():
+    """A real refusal: the target makes itself non-dumpable, which refuses ptrace to its own user; root may
+    attach anyway (CAP_SYS_PTRACE), so as root diagnose runs as nobody, which may not attach to root's process."""
+    code = ("import ctypes, sys; ctypes.CDLL(None).prctl(4, 0); "  # PR_SET_DUMPABLE 0
+            "print('ready', flush=True); sys.stdin.read()")
+    prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups") if os.geteuid() == 0 else ()
+    with running([sys.executable, "-c", code], "ready", stdin=subprocess.PIPE) as p:
+        run, v = diagnose_cli(p.pid, prefix)
+    assert run.returncode == 0, run.stderr  # only a PID that does not exist makes it 2
+    line = run.stderr.splitlines()[1]  # after the progress line, before the evidence
+    assert line.startswith(f"PID {p.pid} (") and line.endswith(v["summary"]), run.stderr
+    yama = PTRACE_SCOPE.exists()
+    refused = "attaching was refused (ptrace" + ("; kernel.yama.ptrace_scope=" if yama else "): ")
+    assert f": no stacks (stacks: {refused}" in line and "run diagnose as root or as the process's user" in line, line
+    assert ("`sudo sysctl kernel.yama.ptrace_scope=0`" in line) == yama  # no such setting on a kernel without Yama
+    assert line.endswith(", or start the container with --cap-add SYS_PTRACE); 0% CPU"), line
+    assert v["progressing"] is None, v  # nothing could be seen: neither STUCK nor PROGRESSING

@@ -7,7 +7,6 @@ without it and the result says so."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DUMP_TIMEOUT = 30.0
+PTRACE_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")  # Yama's; absent where the kernel has no Yama
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,12 @@ def parse(text: str, native: bool) -> Dump:
 
 
 def refused_hint() -> str:
-    scope = "?"
-    with contextlib.suppress(OSError):
-        scope = Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
+    """How to allow the attach; Yama's setting only where the kernel has Yama (elsewhere sysctl cannot set it)."""
+    try:
+        scope = PTRACE_SCOPE.read_text().strip()
+    except OSError:
+        return ("attaching was refused (ptrace): run diagnose as root or as the process's user, or start the "
+                "container with --cap-add SYS_PTRACE")
     return (f"attaching was refused (ptrace; kernel.yama.ptrace_scope={scope}): run diagnose as root or as the "
             "process's user with `sudo sysctl kernel.yama.ptrace_scope=0`, or start the container with "
             "--cap-add SYS_PTRACE")

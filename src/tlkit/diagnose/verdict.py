@@ -243,7 +243,7 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
         error = obs.dumps[0].error if obs.dumps else "no stacks"
         v.evidence.append(f"stacks: {error}")
     moved = _state_changed(obs) or (len(dumps) >= 2 and _signature(dumps[0]) != _signature(dumps[-1]))
-    v.progressing = moved
+    v.progressing = moved if dumps or obs.state is not None else None  # nothing seen: neither STUCK nor moving
     state = obs.state or {}
 
     # 1. compiling (kit wheel's state file, then compiler children, then stacks)
