@@ -111,8 +111,12 @@ def test_the_saved_stock_sources_cover_every_variant_and_target():
     saved = KIT / "tests" / "data" / "stock-sources" / "0.1.14"
     manifest = json.loads((saved / MANIFEST).read_text())
     assert manifest["wheel"].startswith("tilelang 0.1.14") and "--pypi 0.1.14" in manifest["generated_by"]
+    from tlkit.verify.config import load_config
+
     names = {v.name for v in load_variants(KIT / "verify" / "variants.toml", None)}
-    assert {key.split(" | ")[0] for key in manifest["entries"]} == names
+    targets = load_config(KIT / "verify" / "verify.toml").targets
+    assert set(targets) == {"sm_120", "sm_120a", "sm_121", "sm_121a"}
+    assert set(manifest["entries"]) == {f"{name} | {target}" for name in names for target in targets}
     for entry in manifest["entries"].values():
         if "file" in entry:
             assert hashlib.sha256((saved / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]

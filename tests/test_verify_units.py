@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -249,3 +250,15 @@ def test_a_bad_verify_option_is_one_line_naming_it(argv, named, tmp_path):
     res = subprocess.run([sys.executable, "-m", "tlkit", *argv], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.startswith(f"tlkit: error: {named}")
     assert res.stderr.count("\n") == 1 and not res.stdout
+
+
+def test_patch_0001_and_verify_sm120_hold_kernels_to_the_same_limits():
+    """The compile-time check (patch 0001's PER_BLOCK_LIMIT) and verify-sm120's table must agree wherever both
+    name a compute capability; 0001 also keeps 10.1, which CUDA 13 renamed 11.0 (the table has sm_110)."""
+    patch = next((KIT / "patches" / "0.1.14").glob("0001-*.patch")).read_text()
+    block = re.search(r"^\+PER_BLOCK_LIMIT = \{\n(.*?)^\+\}", patch, re.MULTILINE | re.DOTALL)
+    assert block, "PER_BLOCK_LIMIT not found in patch 0001"
+    in_patch = {int(cc): int(limit) for cc, limit in re.findall(r"(\d+): (\d+)", block.group(1))}
+    table = {int(arch[3:]): limit for arch, limit in load_limits(LIMITS).items()}
+    assert len(in_patch) >= 13 and set(in_patch) - set(table) == {101} and set(table) <= set(in_patch)
+    assert {cc: in_patch[cc] for cc in table} == table
