@@ -27,7 +27,7 @@ def patches_check(session: nox.Session) -> None:
 
 @nox.session(name="verify-sm120")
 def verify_sm120(session: nox.Session) -> None:
-    """Compile every DeepSeek-V4-Flash kernel variant for sm_120/sm_120a under a hard bound; report."""
+    """Compile every DeepSeek-V4-Flash kernel variant for sm_120, sm_120a, sm_121, sm_121a, bounded; report."""
     _kit(session)
     session.run("python", "-m", "tlkit", "verify-sm120", *session.posargs)
 

@@ -40,7 +40,8 @@ from tlkit.verify.watchdog import Run, subject_path
 
 
 def add_verify_parser(sub) -> None:
-    p = sub.add_parser("verify-sm120", help="compile every model kernel variant for sm_120/sm_120a, bounded")
+    p = sub.add_parser("verify-sm120", help="compile every model kernel variant for the sm_120 family (sm_120, "
+                                            "sm_120a, sm_121, sm_121a), bounded")
     add_sm120_arguments(p)
     p.set_defaults(func=cmd_verify)
 
