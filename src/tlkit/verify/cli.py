@@ -35,6 +35,7 @@ from tlkit.verify.options import (
 from tlkit.verify.saved_sources import compare_sources, load_manifest, matches_table, save_sources
 from tlkit.verify.sm120 import RunContext, run_matrix
 from tlkit.verify.smem import limit_for, load_limits
+from tlkit.verify.variants import Variant
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
 from tlkit.verify.watchdog import Run, subject_path
 
@@ -173,17 +174,35 @@ def _version_in(python: Path, env: dict[str, str]) -> str:
     return res.stdout.strip()
 
 
-def find_sanitizer(opts: GpuOptions, env: dict[str, str]) -> str:
-    if opts.sanitizer:
-        return str(opts.sanitizer)
-    found = shutil.which("compute-sanitizer", path=env.get("PATH", os.environ.get("PATH")))
+def find_sanitizer(given: Path | None, requirement: str, env: dict[str, str], log=print) -> str:
+    """--sanitizer PATH, else the machine's compute-sanitizer (PATH, then $CUDA_HOME/bin), else the one of the
+    pinned PyPI wheel `requirement` (verify.toml), installed once in the kit's cache, so that --sanitize needs no
+    CUDA toolkit on the machine. Logs which one runs and where it came from."""
     home = env.get("CUDA_HOME") or os.environ.get("CUDA_HOME")
-    if not found and home and (Path(home) / "bin" / "compute-sanitizer").is_file():
-        found = str(Path(home) / "bin" / "compute-sanitizer")
-    if not found:
-        raise KitError("--sanitize: no compute-sanitizer on PATH or in $CUDA_HOME/bin; name one with --sanitizer "
-                       "(it ships with the CUDA toolkit and in the PyPI wheel nvidia-cuda-sanitizer-api)")
+    in_home = Path(home) / "bin" / "compute-sanitizer" if home else None
+    if given is not None:
+        if not given.is_file() or not os.access(given, os.X_OK):
+            raise KitError(f"--sanitizer {given}: no such executable file")
+        found, origin = str(given), "--sanitizer"
+    elif on_path := shutil.which("compute-sanitizer", path=env.get("PATH", os.environ.get("PATH"))):
+        found, origin = on_path, "PATH"
+    elif in_home is not None and in_home.is_file():
+        found, origin = str(in_home), "$CUDA_HOME/bin"
+    else:
+        found = str(ensure_tool(requirement, cache_root(), "compute-sanitizer"))
+        origin = f"PyPI {requirement}, none on PATH or in $CUDA_HOME/bin"
+    log(f"verify-gpu --sanitize: compute-sanitizer {found} (from {origin})")
     return found
+
+
+def record_sanitizer(runs: list[Run], tool: str, found: dict[Variant, str]) -> None:
+    """A sanitizer's finding per launched run; one that passed becomes "hazard" (or "not sanitized" when the
+    sanitizer did not get to run it), with the finding as its error."""
+    for r in runs:
+        r.data[tool] = found[r.variant]
+        if found[r.variant] != "clean" and r.status == "ok":
+            r.status = "not sanitized" if found[r.variant].startswith("not run") else "hazard"
+            r.error = f"compute-sanitizer {tool}: {found[r.variant]}"
 
 
 def make_subject(opts: GpuOptions, stock: bool, log=print) -> Subject:
@@ -212,7 +231,8 @@ def run_subject(opts: GpuOptions, subject: Subject, slot: str, tool_env: dict[st
                      source_smem_limit=limit_for(SOURCE_ARCH, load_limits(c.layout.smem_limits), c.layout.smem_limits))
     log(f"verify-gpu: {subject.label}: {len(c.variants)} variants, {c.jobs} parallel compiles, then one run at a time")
     start = time.monotonic()
-    sanitizer = find_sanitizer(opts, env) if opts.sanitize else None  # before the matrix: fail early
+    # found (and fetched from PyPI when the machine has none) before the matrix: a failure comes early
+    sanitizer = find_sanitizer(opts.sanitizer, c.config.compute_sanitizer, env, log) if opts.sanitize else None
     runs = run_gpu_matrix(list(c.variants), ctx, c.jobs, log)
     mode = f"; CUDA source generated for {SOURCE_ARCH}, compiled for this GPU" if opts.sm120_source else ""
     folder = c.reports / "gpu" / folder_name(subject.label + (f"-{SOURCE_ARCH}-source" if opts.sm120_source else ""))
@@ -230,13 +250,7 @@ def run_subject(opts: GpuOptions, subject: Subject, slot: str, tool_env: dict[st
     if sanitizer:  # the runs are reported first: a sanitizer takes many times longer
         launched = [r for r in runs if r.status in ("ok", "wrong")]
         for tool in SANITIZER_TOOLS:
-            found = sanitize([r.variant for r in launched], ctx, sanitizer, tool, log)
-            for r in launched:
-                r.data[tool] = found[r.variant]
-                if found[r.variant] != "clean" and r.status == "ok":
-                    not_run = found[r.variant].startswith("not run")
-                    r.status = "not sanitized" if not_run else "hazard"
-                    r.error = f"compute-sanitizer {tool}: {found[r.variant]}"
+            record_sanitizer(launched, tool, sanitize([r.variant for r in launched], ctx, sanitizer, tool, log))
         info = write()
     return info, runs
 

@@ -1,5 +1,5 @@
-"""The verification tables: verify/verify.toml (what goes into the verify venv, targets, the default bound) and
-verify/gpu.toml (verify-gpu's symbolic sizes, tolerances per output class, timing and bounds)."""
+"""The verification tables: verify/verify.toml (what goes into the verify venv, the PyPI tools, targets, the
+default bound) and verify/gpu.toml (verify-gpu's symbolic sizes, tolerances per output class, timing and bounds)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tlkit.tomltable import Table, load_toml
 class VerifyConfig:
     torch: str
     cuobjdump: str
+    compute_sanitizer: str  # the PyPI wheel verify-gpu --sanitize falls back to
     targets: tuple[str, ...]
     bound_seconds: int
     stock_pins: dict[str, tuple[str, ...]]
@@ -22,6 +23,7 @@ def load_config(path: Path) -> VerifyConfig:
     top = Table(path, load_toml(path), "")
     torch = top.str("torch")
     cuobjdump = top.str("cuobjdump")
+    sanitizer = top.str("compute_sanitizer")
     targets = tuple(top.str_list("targets"))
     bound = top.int("bound_seconds")
     if bound < 1:
@@ -30,7 +32,7 @@ def load_config(path: Path) -> VerifyConfig:
     pins = {version: tuple(pins_table.str_list(version)) for version in list(pins_table.data)}
     pins_table.finish()
     top.finish()
-    return VerifyConfig(torch, cuobjdump, targets, bound, pins)
+    return VerifyConfig(torch, cuobjdump, sanitizer, targets, bound, pins)
 
 
 DIMS = ("M", "b", "m", "n", "topk")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -24,7 +22,7 @@ from pathlib import Path
 from tlkit.errors import KitError
 from tlkit.paths import folder_name
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Child, Outcome, Run, attach_logs, spawn, split_log, subject_argv, watch
+from tlkit.verify.watchdog import Child, Outcome, Run, attach_logs, end_group, spawn, split_log, subject_argv, watch
 
 HEALTH_PROBE = ("import torch; x = torch.arange(1 << 20, device='cuda', dtype=torch.float32); "
                 "torch.cuda.synchronize(); print(int(x.sum().item()))")
@@ -75,8 +73,7 @@ class InFlight:
         with self._lock:
             self._stopped = True
             for pid in self._children:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
+                end_group(pid)
 
 
 def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
@@ -188,8 +185,10 @@ def run_gpu_matrix(variants: list[Variant], ctx: GpuContext, jobs: int, log=prin
 SANITIZER_TOOLS = ("racecheck", "synccheck")
 SANITIZER_DIMS = {"M": 65, "topk": 100}
 _HAZARD = re.compile(r"^=+ (Error|Warning)\b|^=+ Barrier error")
-# The sanitizer front end's own lines at process end: not a hazard of the variant printed last.
-_FRONT_END = re.compile(r"SUMMARY|Target application returned|Program hit|Error: No attachable process")
+# The sanitizer front end's own lines about the process (at its end: in the section of the variant printed last),
+# e.g. "Error: process didn't terminate successfully" when the worker dies at exit: not hazards.
+_FRONT_END = re.compile(r"SUMMARY|Target application|Program hit|No attachable process|couldn't find exit code|"
+                        r"process didn't terminate")
 
 
 def sanitize(variants: list[Variant], ctx: GpuContext, sanitizer: str, tool: str,
