@@ -122,7 +122,8 @@ def add_gpu_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sanitize", action="store_true",
                    help="also launch each variant once under compute-sanitizer racecheck and synccheck; a hazard "
                         "fails the run")
-    p.add_argument("--sanitizer", type=Path, help="compute-sanitizer to use (default: on PATH, then $CUDA_HOME/bin)")
+    p.add_argument("--sanitizer", type=Path, help="compute-sanitizer to use (default: on PATH, then $CUDA_HOME/bin, "
+                                                  "then the PyPI wheel pinned in verify.toml)")
 
 
 def newest_wheel(dist: Path) -> Path:
