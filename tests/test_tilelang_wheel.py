@@ -90,6 +90,29 @@ def test_import_and_compile_for_sm120(venv, cuda_env, tmp_path):
     assert version.startswith("0.1.14+tlkit.cu132.p") and found == "True"
 
 
+def test_the_host_compilers_warnings_still_reach_the_terminal(venv, cuda_env, tmp_path):
+    """Issue 14 item 9: the kernel wrapper's compile (TileLang's LibraryGenerator: nvcc --shared, for the cython
+    backend) runs in a process group of its own (patch 0007), but what it prints on success still goes where
+    upstream sends it. nvcc's host compiler is a real g++ behind a script that warns when it links the shared
+    library."""
+    cxx = tmp_path / "warning-cxx"
+    cxx.write_text("#!/bin/sh\ncase \" $* \" in *\" -shared \"*) echo 'warning: tlkit-host-compiler-test-warning' >&2;;"
+                   " esac\nexec g++ \"$@\"\n")
+    cxx.chmod(0o755)
+    code = ("import tilelang, tilelang.language as T\n"
+            "from tvm.target import Target\n"
+            "@T.prim_func\n"
+            "def add(A: T.Tensor((1024,), 'float32'), B: T.Tensor((1024,), 'float32')):\n"
+            "    with T.Kernel(8, threads=128) as bx:\n"
+            "        for i in T.Parallel(128):\n"
+            "            B[bx * 128 + i] = A[bx * 128 + i] + 2.0\n"
+            "tilelang.compile(add, target=Target({'kind': 'cuda', 'arch': 'sm_120'}), execution_backend='cython')\n"
+            "print('COMPILED')\n")
+    res = py(venv, code, {**cuda_env, "NVCC_APPEND_FLAGS": f"-ccbin {cxx}"}, tmp_path)
+    assert res.returncode == 0 and res.stdout.strip().endswith("COMPILED"), res.stderr[-3000:]
+    assert "warning: tlkit-host-compiler-test-warning" in res.stdout + res.stderr
+
+
 ATTN = ("import kernels, tilelang\nfrom tvm.target import Target\n"
         "f = kernels.sparse_attn_kernel.get_tir(h={h}, d=512)\n"
         "try:\n"
