@@ -13,9 +13,9 @@ import pytest
 KIT = Path(__file__).resolve().parents[1]
 RUNS = KIT / "docs" / "device-runs"
 CHECK = KIT / "tests" / "fixtures" / "gpu" / "check_hang_demo.py"
-# run_hang_demo.sh's file names <- the H200 run of the kit wheel p9e3121b7 (its GPU check from p2c8bf062's run)
-RUN = {"hang-report.txt": "h200-p9e3121b7-hang-report.txt", "diagnose.txt": "h200-p9e3121b7-hang-diagnose.txt",
-       "hang-abort.txt": "h200-p9e3121b7-hang-abort.txt", "gpu-after.txt": "h200-p2c8bf062-gpu-after.txt"}
+# run_hang_demo.sh's file names <- the H200 run of the kit wheel p6d1b16e2
+RUN = {"hang-report.txt": "h200-p6d1b16e2-hang-report.txt", "diagnose.txt": "h200-p6d1b16e2-hang-diagnose.txt",
+       "hang-abort.txt": "h200-p6d1b16e2-hang-abort.txt", "gpu-after.txt": "h200-p6d1b16e2-gpu-after.txt"}
 
 
 def demo_output(folder: Path) -> Path:
@@ -39,10 +39,16 @@ def test_the_h200_runs_output_passes_every_check(tmp_path):
     ("hang-report.txt", "has not completed 20.4 s", "has not completed 25.5 s", "within bound + 5 s"),
     ("hang-report.txt", "candidate: kernel spin_kernel", "candidate: kernel other_kernel",
      "it names the spinning kernel and its jit factory"),
+    ("hang-report.txt", "grid (1, 1, 1), block (32, 1, 1)", "grid ?, block ?", "with grid, block and dynamic shared memory"),
     ("hang-report.txt", "arg 1: shape [32] int32", "arg 1: shape [32] ?", "with each tensor's shape, dtype and device"),
+    ("hang-report.txt", "last TileLang kernel known complete", "last kernel", "with the last kernel known complete"),
+    ("hang-report.txt", "--- thread MainThread", "--- thread ?", "with every thread's Python stack"),
+    ("hang-report.txt", "report written to", "report kept in", "in a file it names"),
     ("diagnose.txt", "STUCK: waiting for the GPU", "PROGRESSING: running",
      "diagnose: STUCK waiting for the GPU, naming the kernel"),
-    ("hang-abort.txt", "exit status 124", "exit status 137", "abort: exit status 124"),
+    ("hang-abort.txt", "exit status 124\n", "exit status 137\n", "abort: exit status 124"),
+    # timeout(1) exits 124 too: without the watchdog's own line, 124 is not its abort
+    ("hang-abort.txt", "action abort: ending process", "action abort: not ending process", "abort: exit status 124"),
     ("gpu-after.txt", "True", "False", "the GPU computes afterwards"),
 ])
 def test_a_run_missing_one_item_fails_naming_it(tmp_path, name, old, new, failing):
