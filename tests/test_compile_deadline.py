@@ -86,3 +86,55 @@ def test_deadlines_expiring_at_random_points_leave_no_lock_held(venv, cuda_env, 
     assert result["compiles"] == 100 and result["last_compile_ok"]
     # The deadlines really landed at many points: most compiles timed out, in more than one stage.
     assert result["timeouts"] >= 50 and len(result["stages"]) >= 2, result
+
+
+MESSAGE_PROBE = """
+import json, sys
+from tilelang.jit.deadline import CompileTimeoutError, _Interrupt, _cpp_deadline_message
+
+said = "the compile deadline of 6 s passed in the Z3 prover (Z3Prover::CanProve)"
+cpp = CompileTimeoutError(said)  # as tvm_ffi builds it from C++'s error: the message alone
+earlier = CompileTimeoutError("TileLang compile of kernel `k` did not finish", deadline=6.0, stage="lower")
+
+
+def interrupted_while_handling(error):
+    try:
+        raise error
+    except BaseException:
+        try:
+            raise _Interrupt("late")
+        except _Interrupt as exc:
+            return exc
+
+
+def interrupted_at_init():
+    # the interrupt lands at the first line of CompileTimeoutError.__init__, as tvm_ffi starts building C++'s error
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code is CompileTimeoutError.__init__.__code__:
+            sys.settrace(None)
+            raise _Interrupt("late")
+    sys.settrace(tracer)
+    try:
+        CompileTimeoutError(said)
+    except _Interrupt as exc:
+        return exc
+    finally:
+        sys.settrace(None)
+
+
+print(json.dumps({"own": _cpp_deadline_message(cpp), "context": _cpp_deadline_message(interrupted_while_handling(cpp)),
+                  "at_init": _cpp_deadline_message(interrupted_at_init()),
+                  "retry": _cpp_deadline_message(interrupted_while_handling(earlier)),
+                  "plain": _cpp_deadline_message(_Interrupt("late"))}))
+"""
+
+
+def test_the_c_deadline_message_is_recovered_when_the_interrupt_overtook_it_and_only_then(venv, tmp_path):
+    """0008: the message's [C++: ...] part comes from C++'s own error even when the Python interrupt overtook it
+    (as the error's context, or inside CompileTimeoutError.__init__ while tvm_ffi built it, seen under load on
+    the Z3 stage); never from an earlier compile's timeout that a retry was handling."""
+    res = subprocess.run([str(venv), "-c", MESSAGE_PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    found = json.loads(res.stdout.strip().splitlines()[-1])
+    said = "the compile deadline of 6 s passed in the Z3 prover (Z3Prover::CanProve)"
+    assert found == {"own": said, "context": said, "at_init": said, "retry": None, "plain": None}
