@@ -128,6 +128,19 @@ def _replace_source(code, target):
     return SOURCE["text"] if SOURCE["text"] is not None else code
 
 
+def with_source(wanted, arch, compile_it):
+    """`compile_it()` with the CUDA post-processing callback handing it `wanted` (the `arch` source; None: the
+    compile's own), and the kernel checked to carry it."""
+    SOURCE["text"] = wanted
+    try:
+        kernel = compile_it()
+    finally:
+        SOURCE["text"] = None
+    if wanted is not None and normalized_source(kernel.get_kernel_source()) != normalized_source(wanted):
+        raise RuntimeError(f"the kernel compiled for the GPU does not carry the {arch} source")
+    return kernel
+
+
 def source_for(prim_func, factory, arch, smem_limit, workdir):
     """Generate the CUDA source of `prim_func` for `arch` (no GPU of that kind needed) and describe it: its
     hash (normalised as verify-sm120 compares), dynamic shared memory, the packed helpers it uses (also saved
@@ -177,23 +190,19 @@ def run_one(spec, item, events):
     events.emit(event="stage", stage="compile (lower, codegen, nvcc, load)"
          + (f" with the {arch} source" if arch else ""))
     start = time.perf_counter()
-    SOURCE["text"] = wanted
     try:
-        kernel = compile_factory(prim_func, factory, spec["target"])
+        kernel = with_source(wanted, arch, lambda: compile_factory(prim_func, factory, spec["target"]))
     except Exception as exc:
         missing = missing_primitives(str(exc)) if wanted is not None else []
         if not missing:
             raise
         traceback.print_exc()
         events.emit(event="result", status="no fallback", missing_primitives=missing, device=props.name,
-                    error=f"the {arch} source uses {', '.join(missing)}, which {props.name} has no version of: "
+                    error=f"the {arch} source uses {', '.join(missing)}, which the compiler for {props.name} "
+                          f"refuses (a Blackwell primitive with no fallback, or a broken source): "
                           f"{first_error_line(exc)}", **source_info)
         return
-    finally:
-        SOURCE["text"] = None
     compile_s = time.perf_counter() - start
-    if wanted is not None and normalized_source(kernel.get_kernel_source()) != normalized_source(wanted):
-        raise RuntimeError(f"the kernel compiled for the GPU does not carry the {arch} source")
     common = {"compile_s": compile_s, "target": str(getattr(kernel, "target", spec["target"])),
               "smem_limit": limit, "device": props.name, **source_info}
     if spec["compile_only"]:  # the kernel cache is filled; the run phase reads the compiled kernel from it
@@ -280,7 +289,7 @@ def run_as_the_model_does(factory, item, spec, wanted, prim_func, events):
     """The variant as the model's own code gets and calls it: the @tilelang.jit factory called with the variant's
     arguments (TileLang's JIT path, its argument parsing and caches, not get_tir + compile), then the kernel it
     returns called with torch tensors, on a fresh case (outputs NaN) checked against the reference. Returns "ok",
-    "wrong: ..." or "not run: ..."."""
+    "wrong: ..." (an error here included: the variant's other results stand) or "not run: ..."."""
     import dataclasses
 
     import torch
@@ -288,17 +297,16 @@ def run_as_the_model_does(factory, item, spec, wanted, prim_func, events):
     if not (dataclasses.is_dataclass(factory) and hasattr(factory, "get_tir")):
         return "not run: not a @tilelang.jit factory"
     jit = dataclasses.replace(factory, target=spec["target"])  # the same factory, for the GPU under test
-    SOURCE["text"] = wanted
     try:
-        kernel = jit(**item["kwargs"])
-    finally:
-        SOURCE["text"] = None
-    if wanted is not None and normalized_source(kernel.get_kernel_source()) != normalized_source(wanted):
-        return f"wrong: the kernel the factory returned does not carry the {spec['source_arch']} source"
-    case = make_case(spec, item, spec["dims"])
-    launch(events, "the jit factory's kernel, called as the model calls it", launch_shape(prim_func, case.args))
-    kernel(*case.args)
-    torch.cuda.synchronize()
+        events.emit(event="stage", stage="compile through the jit factory, as the model does")
+        kernel = with_source(wanted, spec.get("source_arch"), lambda: jit(**item["kwargs"]))
+        case = make_case(spec, item, spec["dims"])
+        launch(events, "the jit factory's kernel, called as the model calls it", launch_shape(prim_func, case.args))
+        kernel(*case.args)
+        torch.cuda.synchronize()
+    except Exception as exc:
+        traceback.print_exc()
+        return f"wrong: {first_error_line(exc)}"
     ok, errors = compare(case, spec["tolerances"])
     if ok:
         return "ok"
