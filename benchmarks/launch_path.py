@@ -45,7 +45,10 @@ def main() -> int:
     for r in range(ROUNDS):
         for name, fn in ways[:: 1 if r % 2 else -1]:
             times[name].append(per_launch_us(fn))
-    print(sys.argv[1] if len(sys.argv) > 1 else "-", describe(),
+    import tilelang
+
+    print(sys.argv[1] if len(sys.argv) > 1 else "-", describe(), torch.cuda.get_device_name(),
+          f"tilelang {tilelang.__version__}",
           {n: round(statistics.median(v), 2) for n, v in times.items()},
           {n: [round(t, 1) for t in v] for n, v in times.items()})
     return 0

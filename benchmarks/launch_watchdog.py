@@ -2,7 +2,9 @@
 
 Three settings, switched with tilelang.launch_watchdog.configure in one process and taken in turn within each
 round (so drift hits all three alike): "off" (seconds=0), "default" (120 s bound, at most one event pair per
-stream per 2 ms) and "every launch" (an event pair around every launch, sample_ms=0).
+stream per 2 ms) and "every launch" (an event pair around every launch, sample_ms=0). "off" runs beside the
+monitor thread the other settings started, so its small-kernel row is not the cost of a process with the
+watchdog off from the start: benchmarks/launch_path.py measures that.
 
 1. Small kernel: --launches back-to-back launches of a 1,024-element scale kernel, then one synchronisation;
    wall time per launch (the host's launch cost, which is what the watchdog adds to).

@@ -142,9 +142,9 @@ def gpu_sources_match(results: list[dict], saved: Path, target: str = "sm_120") 
     """For a `verify-gpu --sm120-source` report's results: variant -> IDENTICAL when the source it ran is the
     one verify-sm120 saved for `target` (by the manifest's sha256), UP_TO_WORKSPACES when only workspace names
     differ, "DIFFERENT" or "MISSING" otherwise. The default is sm_120: TileLang generates the same source for
-    sm_120 and sm_120a, and one saved sm_120a entry (sparse_attn h=64) differs from its sm_120 twin only in
-    which of its two workspaces each of two reductions uses: a run-to-run variation that renumbering by first
-    use does not cover, since both are declared first."""
+    sm_120 and sm_120a, but a saved sm_120a entry can differ from its sm_120 twin only in which of two workspaces
+    each of two reductions uses (in today's set: sparse_attn with block 16 and 1 stage), a run-to-run variation
+    that renumbering by first use does not cover, since both are declared first."""
     entries = load_manifest(saved)["entries"]
     out = {}
     for r in results:

@@ -70,7 +70,8 @@ def create_venv(parent: Path, install: list[str], fresh: bool = False, log=print
 
 
 def ensure_tool(requirement: str, cache: Path, binary: str) -> Path:
-    """A PyPI-packaged CUDA tool (cuobjdump) installed once under the cache; returns the binary."""
+    """A PyPI-packaged CUDA tool (cuobjdump, compute-sanitizer) installed once under the cache; returns the
+    binary."""
     name = requirement.replace("==", "-")
     prefix = cache / "tools" / name
     exe = prefix / "nvidia" / "cu13" / "bin" / binary
