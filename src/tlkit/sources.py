@@ -17,6 +17,7 @@ from pathlib import Path
 from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import FetchError
 from tlkit.recipe import GitSource, SdistSource
+from tlkit.supervise import tied
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def fetch_sdist(source: SdistSource, cache: Path, log=print) -> Path:
     with staged_entry(entry, None) as staged:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", source.package,
                "--disable-pip-version-check", "--quiet", "--dest", str(staged), spec]
-        res = subprocess.run(cmd, capture_output=True, text=True)
+        res = subprocess.run(tied(cmd), capture_output=True, text=True)
         if res.returncode != 0:
             raise FetchError(f"pip could not download the {spec} sdist:\n{res.stderr.strip()}")
         files = [p for p in staged.iterdir() if p.name.endswith((".tar.gz", ".zip"))]

