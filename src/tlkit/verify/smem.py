@@ -59,12 +59,12 @@ class SmemCheck:
     dynamic: int
     limit: int
     buffers: tuple[tuple[str, int], ...]  # declared shared buffers, largest first
-    reserved: int = 0  # nvcc's reservation within `static`, which the device does not count
+    reserved: int = 0  # nvcc's reservation within `static` (check() caps it at `static`); the device does not count it
 
     @property
     def total(self) -> int:
         """What counts against the per-block limit."""
-        return max(self.static - self.reserved, 0) + self.dynamic
+        return self.static - self.reserved + self.dynamic
 
     @property
     def fits(self) -> bool:

@@ -261,38 +261,39 @@ def make_case(spec, item, dims):
     return case
 
 
+def check_once(kernel, prim_func, item, spec, dims, what, events):
+    """The kernel launched once on a fresh case of `dims` (outputs NaN) and checked against the reference, not
+    timed: "ok" or "wrong: <the first output outside its tolerance>"."""
+    import torch
+
+    case = make_case(spec, item, dims)
+    launch(events, what, launch_shape(prim_func, case.args))
+    kernel(*case.args)
+    torch.cuda.synchronize()
+    ok, errors = compare(case, spec["tolerances"])
+    if ok:
+        return "ok"
+    return "wrong: " + next(f"{k}: {v['bad']}/{v['elements']} outside" for k, v in errors.items() if v["bad"])
+
+
 def run_edges(kernel, prim_func, item, spec, case, events):
     """The kernel once at each edge shape of gpu.toml that changes a size it takes (checked, not timed).
     Returns ({edge: "ok" | "wrong: ..." }, [names of the wrong ones])."""
-    import torch
-
-    edges, wrong = {}, []
+    edges = {}
     for name, sizes in spec.get("edges", {}).items():
         if not set(sizes) & (set(case.dims) | ({"valid_keys"} if "topk" in case.dims else set())):
             continue
-        edge = make_case(spec, item, {**spec["dims"], **sizes})
-        shape = launch_shape(prim_func, edge.args)
-        launch(events, f"edge shape {name}", shape)
-        kernel(*edge.args)
-        torch.cuda.synchronize()
-        ok, errors = compare(edge, spec["tolerances"])
-        if ok:
-            edges[name] = "ok"
-        else:
-            bad = next(f"{k}: {v['bad']}/{v['elements']} outside" for k, v in errors.items() if v["bad"])
-            edges[name] = f"wrong: {bad}"
-            wrong.append(name)
-    return edges, wrong
+        edges[name] = check_once(kernel, prim_func, item, spec, {**spec["dims"], **sizes}, f"edge shape {name}",
+                                 events)
+    return edges, [name for name, outcome in edges.items() if outcome != "ok"]
 
 
 def run_as_the_model_does(factory, item, spec, wanted, prim_func, events):
     """The variant as the model's own code gets and calls it: the @tilelang.jit factory called with the variant's
     arguments (TileLang's JIT path, its argument parsing and caches, not get_tir + compile), then the kernel it
-    returns called with torch tensors, on a fresh case (outputs NaN) checked against the reference. Returns "ok",
-    "wrong: ..." (an error here included: the variant's other results stand) or "not run: ..."."""
+    returns called with torch tensors, on a fresh case checked against the reference. Returns "ok", "wrong: ..."
+    (an error here included: the variant's other results stand) or "not run: ..."."""
     import dataclasses
-
-    import torch
 
     if not (dataclasses.is_dataclass(factory) and hasattr(factory, "get_tir")):
         return "not run: not a @tilelang.jit factory"
@@ -300,17 +301,11 @@ def run_as_the_model_does(factory, item, spec, wanted, prim_func, events):
     try:
         events.emit(event="stage", stage="compile through the jit factory, as the model does")
         kernel = with_source(wanted, spec.get("source_arch"), lambda: jit(**item["kwargs"]))
-        case = make_case(spec, item, spec["dims"])
-        launch(events, "the jit factory's kernel, called as the model calls it", launch_shape(prim_func, case.args))
-        kernel(*case.args)
-        torch.cuda.synchronize()
+        return check_once(kernel, prim_func, item, spec, spec["dims"],
+                          "the jit factory's kernel, called as the model calls it", events)
     except Exception as exc:
         traceback.print_exc()
         return f"wrong: {first_error_line(exc)}"
-    ok, errors = compare(case, spec["tolerances"])
-    if ok:
-        return "ok"
-    return "wrong: " + next(f"{k}: {v['bad']}/{v['elements']} outside" for k, v in errors.items() if v["bad"])
 
 
 def main():
