@@ -11,40 +11,26 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 
 import torch  # noqa: E402
+from launch_watchdog import small_kernel, timed  # noqa: E402  (benchmarks/launch_watchdog.py, beside this file)
 
 from tlkit.machine import describe  # noqa: E402
-from tlkit.verify.subject.protocol import load_module  # noqa: E402
 
 LAUNCHES, ROUNDS = 10000, 9
 
 
-def per_launch_us(fn) -> float:
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(LAUNCHES):
-        fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - start) / LAUNCHES * 1e6
-
-
 def main() -> int:
-    spin = load_module(KIT / "tests" / "fixtures" / "gpu" / "spin_kernels.py", "spin_kernels")
-    kernel = spin.scale_kernel(1024)
-    x = torch.randn(1024, device="cuda")
-    out = torch.empty_like(x)
-    adapter = kernel.torch_function
-    ways = (("call", lambda: kernel(x, out)), ("adapter", lambda: adapter(x, out)))
+    call, adapter = small_kernel()
+    ways = (("call", call), ("adapter", adapter))
     times: dict[str, list[float]] = {name: [] for name, _ in ways}
     for r in range(ROUNDS):
         for name, fn in ways[:: 1 if r % 2 else -1]:
-            times[name].append(per_launch_us(fn))
+            times[name].append(timed(fn, LAUNCHES) / LAUNCHES * 1e6)
     import tilelang
 
     print(sys.argv[1] if len(sys.argv) > 1 else "-", describe(), torch.cuda.get_device_name(),

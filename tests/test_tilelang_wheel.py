@@ -73,15 +73,18 @@ def test_wheel_name_label_and_provenance(wheel):
     assert not any(n.endswith(("libz3.so", "libtvm_ffi.so")) or "libcuda.so" in n for n in names)
 
 
+# A small kernel `add` for the scripts below to compile.
+ADD = ("import tilelang, tilelang.language as T\n"
+       "from tvm.target import Target\n"
+       "@T.prim_func\n"
+       "def add(A: T.Tensor((1024,), 'float32'), B: T.Tensor((1024,), 'float32')):\n"
+       "    with T.Kernel(8, threads=128) as bx:\n"
+       "        for i in T.Parallel(128):\n"
+       "            B[bx * 128 + i] = A[bx * 128 + i] + 1.0\n")
+
+
 def test_import_and_compile_for_sm120(venv, cuda_env, tmp_path):
-    code = ("import tilelang, tilelang.language as T\n"
-            "from tvm.target import Target\n"
-            "@T.prim_func\n"
-            "def add(A: T.Tensor((1024,), 'float32'), B: T.Tensor((1024,), 'float32')):\n"
-            "    with T.Kernel(8, threads=128) as bx:\n"
-            "        for i in T.Parallel(128):\n"
-            "            B[bx * 128 + i] = A[bx * 128 + i] + 1.0\n"
-            "k = tilelang.compile(add, target=Target({'kind': 'cuda', 'arch': 'sm_120'}))\n"
+    code = (ADD + "k = tilelang.compile(add, target=Target({'kind': 'cuda', 'arch': 'sm_120'}))\n"
             "print(tilelang.__version__)\n"
             "print('B[' in k.get_kernel_source())\n")
     res = py(venv, code, cuda_env, tmp_path)
@@ -99,14 +102,8 @@ def test_the_host_compilers_warnings_still_reach_the_terminal(venv, cuda_env, tm
     cxx.write_text("#!/bin/sh\ncase \" $* \" in *\" -shared \"*) echo 'warning: tlkit-host-compiler-test-warning' >&2;;"
                    " esac\nexec g++ \"$@\"\n")
     cxx.chmod(0o755)
-    code = ("import tilelang, tilelang.language as T\n"
-            "from tvm.target import Target\n"
-            "@T.prim_func\n"
-            "def add(A: T.Tensor((1024,), 'float32'), B: T.Tensor((1024,), 'float32')):\n"
-            "    with T.Kernel(8, threads=128) as bx:\n"
-            "        for i in T.Parallel(128):\n"
-            "            B[bx * 128 + i] = A[bx * 128 + i] + 2.0\n"
-            "tilelang.compile(add, target=Target({'kind': 'cuda', 'arch': 'sm_120'}), execution_backend='cython')\n"
+    code = (ADD + "tilelang.compile(add, target=Target({'kind': 'cuda', 'arch': 'sm_120'}),\n"
+                  "                 execution_backend='cython')\n"
             "print('COMPILED')\n")
     res = py(venv, code, {**cuda_env, "NVCC_APPEND_FLAGS": f"-ccbin {cxx}"}, tmp_path)
     assert res.returncode == 0 and res.stdout.strip().endswith("COMPILED"), res.stderr[-3000:]
