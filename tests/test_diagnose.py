@@ -91,17 +91,23 @@ def test_a_catastrophic_regex_is_native_code_not_a_python_spin():
     assert v.details["library"].startswith(("libpython3", "python3"))  # _sre is built into the interpreter
 
 
-def _write_state(folder: Path, pid: int, stall_verdict: str) -> None:
-    """The kit wheel's state file for `pid` (docs/runtime-state.md) during a launch-watchdog stall."""
+def _write_state(folder: Path, pid: int, found: str) -> None:
+    """The kit wheel's state file for `pid` (docs/runtime-state.md) during a launch-watchdog stall. `found`: what
+    the watchdog's events showed: "stuck" (#12 started and has not finished), "foreign" (the stall is between
+    #11, complete, and #12, not started) or "candidates" (#12 without events, or foreign work)."""
     now = time.time()
     launch = {"seq": 12, "kernel": "main_kernel", "factory": "fp8_gemm_kernel(N=1024, K=4096)", "device": 0,
               "stream": "0x0", "launched": now - 130, "age_s": 130.0}
+    done = {**launch, "seq": 11, "kernel": "act_quant_kernel", "factory": "act_quant_kernel(N=4096)"}
+    found_fields = {"stuck": {"stuck": launch, "candidates": [], "foreign": False, "not_started": None},
+                    "foreign": {"stuck": None, "candidates": [], "foreign": True, "not_started": launch},
+                    "candidates": {"stuck": None, "candidates": [launch], "foreign": True, "not_started": None}}[found]
     state = {"schema": STATE_SCHEMA, "pid": pid, "start_ticks": proc.sample(pid).start_ticks, "written": now,
              "tilelang": "0.1.14+tlkit", "argv": [], "compiles": [], "distributed": None,
-             "launches": {"count": 12, "pending": [launch], "last_completed": [], "recent": [launch]},
+             "launches": {"count": 12, "pending": [launch], "last_completed": [done], "recent": [done, launch]},
              "stall": {"since": now - 10, "device": 0, "stream": "0x0", "first_pending": launch,
-                       "candidates": [launch], "last_completed": None, "suspects": 1, "verdict": stall_verdict,
-                       "report": None, "reports": 1}}
+                       "last_completed": done, "verdict": f"({found})", "report": None, "reports": 1,
+                       **found_fields}}
     (folder / f"{pid}.json").write_text(json.dumps(state))
 
 
@@ -113,15 +119,12 @@ def test_a_gpu_wait_may_be_a_collective_with_a_process_group_and_a_stall_before_
     env = {**os.environ, "TILELANG_RUNTIME_DIR": str(runtime), "RANK": "1", "WORLD_SIZE": "2"}
     store = tmp_path / "store"
     argv = [sys.executable, str(FIX / "gloo_rank.py")]
-    queued = ("the work queued before launch #12 has not finished: one of the TileLang launches #11-#11 below, "
-              "or work queued between them that is not TileLang's (a collective such as NCCL's all_reduce)")
-    started = "TileLang kernel #12 main_kernel started and has not finished"
     with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE, env=env) as r1, \
             running(argv + ["0", "2", str(store)], "in all_reduce"), \
             running([sys.executable, str(FIX / "spin.py")], "spinning", env=env) as plain:
         assert r1.stdout.readline().startswith("joined")
-        _write_state(runtime, r1.pid, queued)
-        _write_state(runtime, plain.pid, queued)
+        _write_state(runtime, r1.pid, "foreign")
+        _write_state(runtime, plain.pid, "foreign")
         observed = sample_tree([r1.pid, plain.pid], 0.2, native=False).observed
         rank, other = observed[r1.pid], observed[plain.pid]
         assert rank.state is not None and rank.state["distributed"] is None  # the backend comes from the threads
@@ -129,7 +132,10 @@ def test_a_gpu_wait_may_be_a_collective_with_a_process_group_and_a_stall_before_
         assert peer_wait(rank) == "this may be a collective waiting for a peer (gloo rank 1 of 2)"
         assert process_group(other) is None
         assert peer_wait(other) is None  # the same stall without a process group
-        _write_state(runtime, r1.pid, started)
+        _write_state(runtime, r1.pid, "candidates")  # a TileLang launch without events, or foreign work
+        assert peer_wait(sample_tree([r1.pid], 0.2, native=False).observed[r1.pid]) == \
+            "this may be a collective waiting for a peer (gloo rank 1 of 2)"
+        _write_state(runtime, r1.pid, "stuck")
         assert peer_wait(sample_tree([r1.pid], 0.2, native=False).observed[r1.pid]) is None  # a kernel that started
 
 
@@ -146,8 +152,12 @@ def test_a_rank_blocked_in_a_gloo_all_reduce_names_the_collective(tmp_path):
         verdicts = diagnose([r0.pid, r1.pid], seconds=1.5)
         # gloo on CUDA tensors waits for the rank's own stream inside all_reduce (seen on the H200: the rank whose
         # kernel never finished was in all_reduce): the launch watchdog's kernel is named beside the collective
-        _write_state(runtime, r0.pid, "TileLang kernel #12 main_kernel started and has not finished")
-        stalled = one(diagnose([r0.pid], seconds=0.5), r0.pid)
+        _write_state(runtime, r0.pid, "stuck")
+        stalled = one(diagnose([r0.pid], seconds=0.5, gpu=False), r0.pid)
+        _write_state(runtime, r0.pid, "foreign")
+        foreign = one(diagnose([r0.pid], seconds=0.5, gpu=False), r0.pid)
+        _write_state(runtime, r0.pid, "candidates")
+        undecided = one(diagnose([r0.pid], seconds=0.5, gpu=False), r0.pid)
     v0, v1 = one(verdicts, r0.pid), one(verdicts, r1.pid)
     assert v0.kind == "collective", v0.line() + "\n" + "\n".join(v0.evidence)
     assert v0.details["operation"] == "all_reduce"
@@ -156,7 +166,14 @@ def test_a_rank_blocked_in_a_gloo_all_reduce_names_the_collective(tmp_path):
     assert "launch watchdog" not in v0.summary  # no state file yet: nothing to name
     assert v1.kind == "io", v1.line()  # the rank that never joined waits on its input
     assert stalled.kind == "collective"
-    assert stalled.summary.endswith("; its own GPU work is stalled: the launch watchdog names #12 main_kernel")
+    assert stalled.summary.endswith("; its own GPU work is stalled: the launch watchdog: #12 main_kernel started and "
+                                    "has not finished")
+    # the watchdog's evidence as it found it: no TileLang kernel is named stuck when the stall is not TileLang's
+    assert foreign.summary.endswith("its own GPU work is stalled: the launch watchdog: stuck in work that is not "
+                                    "TileLang's, queued between #11 act_quant_kernel (complete) and #12 main_kernel "
+                                    "(not started)")
+    assert undecided.summary.endswith("the launch watchdog's candidates: #12 main_kernel, or work that is not "
+                                      "TileLang's")
 
 
 def test_a_process_waiting_on_a_compiler_that_never_finishes_names_the_compiler():
@@ -246,3 +263,39 @@ def test_an_attach_that_ptrace_refuses_is_one_line_saying_how_to_allow_it():
     assert ("`sudo sysctl kernel.yama.ptrace_scope=0`" in line) == yama  # no such setting on a kernel without Yama
     assert line.endswith(", or start the container with --cap-add SYS_PTRACE); 0% CPU"), line
     assert v["progressing"] is None, v  # nothing could be seen: neither STUCK nor PROGRESSING
+
+
+def test_a_gpu_wait_whose_launch_outlasts_the_window_is_stuck_though_the_state_moved(tmp_path):
+    """STUCK means stuck: the state file's launch count moving (or the CPU stack in the driver's wait) is no
+    progress while the launch the process waits for has not completed for longer than the window."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    # a package named torch on the path, as py-spy then names the frame's file torch/cuda/gpu_wait.py
+    env = {**os.environ, "TILELANG_RUNTIME_DIR": str(runtime), "PYTHONPATH": str(FIX)}
+    with running([sys.executable, "-m", "torch.cuda.gpu_wait"], "waiting", env=env) as p:
+        state_path = runtime / f"{p.pid}.json"
+
+        def launches_counted(pending_age: float | None, from_look: int = 0):
+            """A state writer for diagnose's on_sample: the launch count moves at each look; a launch made
+            `pending_age` s before the write is pending from look `from_look` on."""
+            def write(k: int, _n: int) -> None:
+                now = time.time()
+                pending = [] if pending_age is None or k < from_look else [
+                    {"seq": 7, "kernel": "lcg_kernel", "factory": "lcg_kernel(outer=9)", "device": 0,
+                     "stream": "0x0", "launched": now - pending_age}]
+                state = {"schema": STATE_SCHEMA, "pid": p.pid, "start_ticks": proc.sample(p.pid).start_ticks,
+                         "written": now, "argv": [], "compiles": [], "distributed": None, "stall": None,
+                         "launches": {"count": 6 + k, "pending": pending, "last_completed": [], "recent": []}}
+                state_path.write_text(json.dumps(state))
+            return write
+
+        verdicts = {}
+        for name, writer in (("busy", launches_counted(None)), ("held", launches_counted(120.0)),
+                             ("young", launches_counted(0.0, from_look=1))):
+            writer(0, 2)
+            verdicts[name] = one(diagnose([p.pid], seconds=0.5, on_sample=writer, gpu=False), p.pid)
+    busy, held, young = verdicts["busy"], verdicts["held"], verdicts["young"]
+    assert busy.kind == held.kind == young.kind == "gpu", held.line()
+    assert busy.progressing is True  # launches move and nothing has been pending: progress
+    assert held.progressing is False and held.line().startswith(f"PID {held.label}: STUCK: waiting for the GPU")
+    assert young.progressing is True  # a launch made during the window is work in flight

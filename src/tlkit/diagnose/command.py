@@ -8,8 +8,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from tlkit.diagnose.evidence import sample_tree
-from tlkit.diagnose.verdict import Verdict, judge
+from tlkit.diagnose import gpu_look
+from tlkit.diagnose.evidence import Observed, sample_tree
+from tlkit.diagnose.verdict import Verdict, add_gpu_look, judge, wants_gpu_look
 from tlkit.errors import KitError
 
 
@@ -25,11 +26,20 @@ def add_diagnose_parser(sub) -> None:
     p.add_argument("--seconds", type=float, default=3.0, help="sampling window (default 3 s)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the verdicts as JSON ('-': stdout only)")
     p.add_argument("--no-native", action="store_true", help="Python stacks only (skip py-spy --native)")
+    look = p.add_mutually_exclusive_group()
+    look.add_argument("--gpu", dest="gpu", action="store_const", const=True, default=None,
+                      help="look at the GPU with cuda-gdb (kernels resident, warps, PC and line) for every process "
+                           "of the tree that uses a GPU; default: only for a process stuck waiting for the GPU")
+    look.add_argument("--no-gpu", dest="gpu", action="store_const", const=False,
+                      help="never attach cuda-gdb (an attach pauses the process and its GPU work for seconds)")
     p.set_defaults(func=cmd_diagnose)
 
 
-def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_sample=None) -> list[Verdict]:
-    """Verdicts for `pids` and their descendants; compilers are evidence of their parent, not verdicts."""
+def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_sample=None,
+             gpu: bool | None = None) -> list[Verdict]:
+    """Verdicts for `pids` and their descendants; compilers are evidence of their parent, not verdicts.
+    `gpu`: True looks at the GPU of every process that uses one, False never, None when a process is stuck
+    waiting for it."""
     if not 0 < seconds < 3600:  # nan fails this too
         raise KitError(f"--seconds must be more than 0 and less than 3600, got {seconds:g}")
     sampling = sample_tree(pids, seconds, native, on_sample)
@@ -38,8 +48,27 @@ def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_samp
         sample = obs.first
         if pid not in pids and sample is not None and sample.is_compiler():
             continue
-        verdicts.append(judge(obs, sampling))
+        v = judge(obs, sampling)
+        if v.kind not in ("missing", "exited") and _look_wanted(gpu, v, obs, pid in pids):
+            add_gpu_look(v, _gpu_looks(obs, v))
+        verdicts.append(v)
     return verdicts
+
+
+def _look_wanted(gpu: bool | None, v: Verdict, obs: Observed, root: bool) -> bool:
+    if gpu is None:
+        return wants_gpu_look(v, obs)
+    return gpu and (root or bool(obs.gpu_mib)) and not (obs.first and obs.first.is_compiler())
+
+
+def _gpu_looks(obs: Observed, v: Verdict) -> list[gpu_look.GpuLook]:
+    """One look; a second one when the first saw kernels and nothing yet says the process is stuck: the same
+    launch resident at both is."""
+    names = gpu_look.state_kernel_names(obs.state)
+    looks = [gpu_look.look(obs.pid, names)]
+    if looks[0].kernels and v.progressing is not False:
+        looks.append(gpu_look.look(obs.pid, names))
+    return looks
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
@@ -53,7 +82,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         if k == 1:
             print(f"sampling {len(args.pids)} process tree(s) for {args.seconds:g} s ...", file=sys.stderr)
 
-    verdicts = diagnose(args.pids, args.seconds, not args.no_native, progress)
+    verdicts = diagnose(args.pids, args.seconds, not args.no_native, progress, args.gpu)
     for v in verdicts:
         print(v.line(), file=out)
         for line in v.evidence:

@@ -14,7 +14,10 @@ from pathlib import Path
 from tlkit.diagnose import proc, stacks
 from tlkit.diagnose.proc import ProcessGone, ProcSample
 
-STATE_SCHEMA = "tilelang-process-state/1"
+STATE_SCHEMA = "tilelang-process-state/2"
+# /1: wheels up to p17148560 (ages in the file, no attribution in a stall); read as well, so that a process
+# running an older kit wheel can still be examined.
+STATE_SCHEMAS = ("tilelang-process-state/1", STATE_SCHEMA)
 
 
 @dataclass
@@ -65,7 +68,7 @@ def read_state(pid: int, env: dict[str, str], start_ticks: int) -> dict | None:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("schema") != STATE_SCHEMA or data.get("start_ticks") != start_ticks:
+    if not isinstance(data, dict) or data.get("schema") not in STATE_SCHEMAS or data.get("start_ticks") != start_ticks:
         return None
     return data
 

@@ -52,9 +52,6 @@ LOCK = "a lock"
 # group on this machine (torch 2.13.0+cpu; tests/test_diagnose.py).
 PROCESS_GROUP_THREADS = {"pt_nccl_watchdg": "nccl", "pt_nccl_heartbt": "nccl",
                          "gloo_tcp_loop": "gloo", "pt_gloo_runloop": "gloo"}
-# The launch watchdog's verdicts (tilelang/jit/launch_watchdog.py in the kit wheel) that leave the stall to
-# work queued around the TileLang launches rather than a TileLang kernel it saw start.
-STALL_BEYOND_TILELANG = ("the work queued before launch #", "the stream has not been idle since TileLang launch #")
 
 
 @dataclass
@@ -102,9 +99,9 @@ def peer_wait(obs: Observed) -> str | None:
     """Why a wait for the GPU may be a collective: NCCL's run on the GPU, so a rank whose peer is stuck
     waits in a synchronisation, not in the collective's call. Said only when the process has a process
     group and the launch watchdog found its stall in work that is not a TileLang kernel it saw start."""
-    verdict = ((obs.state or {}).get("stall") or {}).get("verdict") or ""
+    stall = (obs.state or {}).get("stall") or {}
     backend = process_group(obs)
-    if backend is None or not verdict.startswith(STALL_BEYOND_TILELANG):
+    if backend is None or not stall.get("foreign"):
         return None
     return f"this may be a collective waiting for a peer ({backend}{_rank(obs)})"
 
@@ -117,6 +114,27 @@ def _collective(thread: ThreadStack) -> str | None:
     if any("c10d::" in name and "wait" in name.lower() for name in _native_names(thread)):
         return "a collective (c10d::Work::wait)"
     return None
+
+
+def watchdog_names(stall: dict | None) -> str:
+    """What the kit wheel's launch watchdog found (its state file's stall): the kernel that started and has not
+    finished, else work that is not TileLang's between two launches, else its candidates; "" without a stall."""
+    if not stall:
+        return ""
+    launch = lambda b: f"#{b.get('seq')} {b.get('kernel')}"  # noqa: E731
+    if stall.get("stuck"):
+        return f"the launch watchdog: {launch(stall['stuck'])} started and has not finished"
+    done, blocked = stall.get("last_completed"), stall.get("not_started")
+    candidates = stall.get("candidates") or []
+    if stall.get("foreign") and not candidates:
+        return ("the launch watchdog: stuck in work that is not TileLang's, queued between "
+                f"{launch(done) if done else 'the start of tracking'} (complete) and "
+                f"{launch(blocked) if blocked else 'the next launch'} (not started)")
+    if candidates:
+        return ("the launch watchdog's candidates: " + ", ".join(launch(c) for c in candidates)
+                + (", or work that is not TileLang's" if stall.get("foreign") else ""))
+    first = stall.get("first_pending") or {}  # a wheel from before the attribution (no stuck/foreign fields)
+    return f"the launch watchdog: {launch(first)} pending" if first else ""
 
 
 def _gpu_wait(thread: ThreadStack) -> str | None:
@@ -272,12 +290,12 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
     if stall:
         first = stall.get("first_pending") or {}
         v.evidence.append(f"launch watchdog: {first.get('kernel')} ({first.get('factory')}) pending for "
-                          f"{first.get('age_s')} s; {stall.get('verdict')}; report {stall.get('report')}")
+                          f"{_age(first)}; {stall.get('verdict')}; report {stall.get('report')}")
     pending = (state.get("launches") or {}).get("pending") or []
     if pending:
         p = pending[0]
         v.evidence.append(f"oldest pending TileLang launch: #{p.get('seq')} {p.get('kernel')} ({p.get('factory')}), "
-                          f"{p.get('age_s')} s old at the last state write")
+                          f"launched {_age(p)} ago")
     if v.kind == "compiling":
         _add_stacks(v, dumps, obs.pid)
         return v
@@ -288,7 +306,7 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
     ordered = ([thread] if thread else []) + [t for t in threads if t is not thread]
     # the launch watchdog's candidates, oldest first: named in a GPU wait, and in a collective whose own GPU work
     # is stuck (gloo's collectives on CUDA tensors wait for the stream inside the call)
-    named = ", ".join(f"#{c.get('seq')} {c.get('kernel')}" for c in (stall or {}).get("candidates") or [])
+    named = watchdog_names(stall)
     for t in ordered:
         gpu = _gpu_wait(t)
         op = _collective(t)
@@ -298,13 +316,15 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
             v.kind = "collective"
             v.summary = f"waiting in a collective: torch.distributed {op} ({backend}{_rank(obs)})"
             if named:
-                v.summary += f"; its own GPU work is stalled: the launch watchdog names {named}"
+                v.summary += f"; its own GPU work is stalled: {named}"
             v.details.update(operation=op, backend=backend, thread=t.tid)
             break
         if gpu is not None:
             v.kind = "gpu"
+            if stall or _pending_through(obs, sampling.seconds):
+                v.progressing = False  # the GPU work it waits for has not completed: the CPU stack moving is no progress
             if stall:
-                pend = f"; the launch watchdog names {named}" if named else ""
+                pend = f"; {named}" if named else ""
             elif pending:
                 pend = f"; pending TileLang launch {pending[0].get('kernel')} ({pending[0].get('factory')})"
             else:
@@ -319,6 +339,61 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
         v.summary = f"no stacks ({v.evidence[-1]}); {cpu:.0%} CPU"
     _add_stacks(v, dumps, obs.pid)
     return v
+
+
+def _age(launch: dict) -> str:
+    """How long ago a launch of the state file was made (schema /2 keeps times; /1 kept an age as well)."""
+    launched = launch.get("launched")
+    return f"{time.time() - launched:.0f} s" if isinstance(launched, (int, float)) else f"{launch.get('age_s')} s"
+
+
+def _pending_through(obs: Observed, window: float) -> bool:
+    """The kit wheel's state file shows the same TileLang launch not complete at the start and at the end of the
+    window, launched longer than the window ago: the GPU work the process waits for has not moved."""
+    def pending(state: dict | None) -> dict[int, dict]:
+        return {p.get("seq"): p for p in ((state or {}).get("launches") or {}).get("pending") or []}
+
+    first, last = pending(obs.state_first), pending(obs.state)
+    return any(isinstance(p.get("launched"), (int, float)) and time.time() - p["launched"] > window
+               for seq, p in last.items() if seq in first)
+
+
+def gpu_wait_through(obs: Observed) -> bool:
+    """The same thread waits for the GPU in the first and the last sample: a wait that lasted the window."""
+    dumps = [d for d in obs.dumps if d.error is None]
+    if len(dumps) < 2:
+        return False
+    first = {t.tid for t in dumps[0].threads if _gpu_wait(t)}
+    return any(t.tid in first and _gpu_wait(t) for t in dumps[-1].threads)
+
+
+def wants_gpu_look(v: Verdict, obs: Observed) -> bool:
+    """By default the GPU is looked at only when the process is stuck waiting for it: the launch watchdog has
+    reported a stall, or the same wait lasted through the window (an attach pauses the process for seconds)."""
+    if v.kind not in ("gpu", "collective"):
+        return False
+    return bool((obs.state or {}).get("stall")) or v.progressing is False or gpu_wait_through(obs)
+
+
+def add_gpu_look(v: Verdict, looks: list) -> None:
+    """Put what cuda-gdb saw into the verdict: the summary names what runs on the GPU; two looks that saw the
+    same launch resident make it STUCK, whatever the CPU stack did."""
+    from tlkit.diagnose.gpu_look import same_launches
+
+    last = looks[-1]
+    v.details["gpu_look"] = [{"seconds": round(g.seconds, 2), "error": g.error,
+                              "kernels": [vars(k) for k in g.kernels]} for g in looks]
+    if last.error:
+        v.evidence.append(last.summary())
+        return
+    v.summary += "; " + last.summary()
+    v.evidence.append(f"cuda-gdb looked {len(looks)} time(s), {', '.join(f'{g.seconds:.1f} s' for g in looks)} each "
+                      "(the process was paused meanwhile and went on after)")
+    if len(looks) >= 2:
+        held = same_launches(looks[0], looks[-1])
+        if held:
+            v.progressing = False
+            v.evidence.append("resident at both looks (same grid): " + ", ".join(k.name for k in held))
 
 
 def _judge_threads(v: Verdict, obs: Observed, threads: list[ThreadStack], unchanged: int) -> None:
