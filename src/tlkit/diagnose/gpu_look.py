@@ -16,7 +16,6 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tlkit.supervise import tied
 
@@ -135,18 +134,14 @@ def parse(text: str, tilelang_names: set[str] | None = None) -> list[Resident]:
 def _function_name(invocation: str) -> str:
     """`ns::f<T>(a=1, b=2)` -> `ns::f<T>`: the text before the argument list's opening parenthesis (templates
     and `(anonymous namespace)` kept)."""
-    depth_angle, i = 0, 0
     text = invocation.replace("(anonymous namespace)", "\0")
+    depth, end = 0, len(text)
     for i, ch in enumerate(text):
-        if ch == "<":
-            depth_angle += 1
-        elif ch == ">":
-            depth_angle -= 1
-        elif ch == "(" and depth_angle <= 0:
+        depth += (ch == "<") - (ch == ">")
+        if ch == "(" and depth <= 0:
+            end = i
             break
-    else:
-        i = len(text)
-    return text[:i].replace("\0", "(anonymous namespace)").strip()
+    return text[:end].replace("\0", "(anonymous namespace)").strip()
 
 
 def _focus_details(text: str, kernels: dict[int, Resident]) -> None:

@@ -322,7 +322,7 @@ def judge(obs: Observed, sampling: Sampling) -> Verdict:
         if gpu is not None:
             v.kind = "gpu"
             if stall or _pending_through(obs, sampling.seconds):
-                v.progressing = False  # the GPU work it waits for has not completed: the CPU stack moving is no progress
+                v.progressing = False  # the GPU work it waits for has not completed: a moving CPU stack is no progress
             if stall:
                 pend = f"; {named}" if named else ""
             elif pending:
@@ -387,8 +387,8 @@ def add_gpu_look(v: Verdict, looks: list) -> None:
         v.evidence.append(last.summary())
         return
     v.summary += "; " + last.summary()
-    v.evidence.append(f"cuda-gdb looked {len(looks)} time(s), {', '.join(f'{g.seconds:.1f} s' for g in looks)} each "
-                      "(the process was paused meanwhile and went on after)")
+    took = ", ".join(f"{g.seconds:.1f} s" for g in looks)
+    v.evidence.append(f"cuda-gdb looked {len(looks)} time(s) ({took}); the process was paused meanwhile and went on")
     if len(looks) >= 2:
         held = same_launches(looks[0], looks[-1])
         if held:
