@@ -20,7 +20,7 @@ from tlkit.compilecache import (
     probe_remote,
     redact,
 )
-from tlkit.errors import KitError, RecipeError
+from tlkit.errors import KitError
 from tlkit.locks import exclusive
 from tlkit.paths import cache_root, kit_root
 from tlkit.provenance import provenance

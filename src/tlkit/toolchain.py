@@ -70,7 +70,8 @@ def load_toolchain_spec(table_path: Path, cuda: str) -> ToolchainSpec:
     return specs[cuda]
 
 
-def choose_toolkits(given: str | None, supported: Sequence[str], default: str, option: str = "--cuda") -> tuple[str, ...]:
+def choose_toolkits(given: str | None, supported: Sequence[str], default: str,
+                    option: str = "--cuda") -> tuple[str, ...]:
     """`--cuda 13.2`, `--cuda 13.0,13.2` or `--cuda all` (every one of `supported`, in its order) as the toolkits
     to use, in the order named; every value is checked here, before anything is fetched or built."""
     if given is None:
