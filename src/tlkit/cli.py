@@ -85,12 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_patches_check)
     from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.doctor import add_doctor_parser
+    from tlkit.upstream.outdated import add_outdated_parser
     from tlkit.verify.cli import add_gpu_parser, add_verify_parser
 
     add_verify_parser(sub)
     add_gpu_parser(sub)
     add_doctor_parser(sub)
     add_diagnose_parser(sub)
+    add_outdated_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
