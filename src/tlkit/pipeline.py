@@ -74,14 +74,16 @@ def make_plans(opts: BuildOptions) -> list[Plan]:
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if jobs < 1:
         raise KitError(f"--jobs must be at least 1, got {jobs}")
-    work = (opts.work or kit / "build").resolve()
-    if any(c.isspace() for c in str(work)):
-        # -ffile-prefix-map=<tree> goes into CFLAGS, and an autoconf configure (TVM-FFI's libbacktrace) splits
-        # CFLAGS at whitespace whatever the quoting: the build would fail an hour later, obscurely.
-        raise KitError(f"the build folder {work} has whitespace in its path, which TileLang's build cannot take; "
-                       "use --work-dir on a path without spaces")
+    base = (opts.work or kit / "build").resolve()
+    works = [base / f"{recipe.name}-cu{cuda}" for cuda in cudas]
+    for work in works:
+        if any(c.isspace() for c in str(work)):
+            # -ffile-prefix-map=<tree> goes into CFLAGS, and an autoconf configure (TVM-FFI's libbacktrace) splits
+            # CFLAGS at whitespace whatever the quoting: the build would fail an hour later, obscurely.
+            raise KitError(f"the build folder {work} has whitespace in its path, which TileLang's build cannot "
+                           "take; use --work-dir on a path without spaces")
     cache, dist = (opts.cache or cache_root()).resolve(), (opts.dist or kit / "dist").resolve()
-    return [Plan(kit, cache, recipe, series, cuda, work / f"{recipe.name}-cu{cuda}", dist, jobs) for cuda in cudas]
+    return [Plan(kit, cache, recipe, series, cuda, work, dist, jobs) for cuda, work in zip(cudas, works, strict=True)]
 
 
 def make_plan(opts: BuildOptions) -> Plan:
