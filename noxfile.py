@@ -66,6 +66,14 @@ def diagnose(session: nox.Session) -> None:
 
 
 @nox.session
+def outdated(session: nox.Session) -> None:
+    """Newer upstream releases of what the recipes pin (TileLang, CUDA toolchain, apache-tvm-ffi, z3-solver, torch)
+    on the package index, with an sdist or not, and a verdict per row (-- --json, --index URL)."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "outdated", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The default test suite (what .ci/run runs): no GPU, no slow tests."""
     session.install("-q", "-e", ".[test]")

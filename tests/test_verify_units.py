@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -13,7 +14,15 @@ import pytest
 
 from tlkit.errors import RecipeError
 from tlkit.verify.assess import Verdict, assess
-from tlkit.verify.report import RunInfo, compare_table, markdown_table, terminal_table, write_reports
+from tlkit.verify.options import add_sm120_arguments, resolve_sm120
+from tlkit.verify.report import (
+    RunInfo,
+    compare_table,
+    markdown_table,
+    terminal_table,
+    toolkit_table,
+    write_reports,
+)
 from tlkit.verify.smem import base_arch, check, limit_for, load_limits, nvcc_reserved
 from tlkit.verify.subject.compiled import normalized_source
 from tlkit.verify.variants import Variant, load_variants
@@ -250,6 +259,45 @@ def test_a_bad_verify_option_is_one_line_naming_it(argv, named, tmp_path):
     res = subprocess.run([sys.executable, "-m", "tlkit", *argv], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.startswith(f"tlkit: error: {named}")
     assert res.stderr.count("\n") == 1 and not res.stdout
+
+
+def test_the_toolkit_table_gives_outcomes_median_seconds_same_source_and_the_first_error():
+    """verify-sm120 --cuda with several toolkits: one row per toolkit and target."""
+    newer = verdicts()
+    newer[0].seconds, newer[1].source_sha256 = 5.5, "changed"
+    newer[2].message = "ptxas fatal   : Unsupported .version 9.9\nmore"
+    newer[2].status = "compile error"
+    lines = toolkit_table([("13.2", verdicts()), ("13.5", newer)]).splitlines()
+    assert lines[0].split("  ")[0] == "CUDA" and "source = CUDA 13.2's" in lines[0]
+    assert lines[2].split() == ["13.2", "sm_120", "1", "1", "1", "6.2", "2/2", "spin[n=3]:", "killed", "after", "20",
+                                "s"]
+    assert lines[3].split()[:7] == ["13.5", "sm_120", "1", "1", "1", "7.2", "1/2"]
+    assert lines[3].endswith("spin[n=3]: ptxas fatal   : Unsupported .version 9.9")
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--cuda", "13.9"], "--cuda 13.9: '13.9' is not a supported CUDA toolkit; choose from 13.0, 13.1, 13.2, 13.3, "
+                         "13.4, 13.5 or all"),
+    (["--cuda", "13.5,banana"], "--cuda 13.5,banana: 'banana' is not a supported CUDA toolkit; choose from 13.0, "
+                                "13.1, 13.2, 13.3, 13.4, 13.5 or all"),
+    (["--cuda", "all", "--save-sources", "x"], "--save-sources keeps one set of sources: give one toolkit, not "
+                                               "--cuda all"),
+])
+def test_a_bad_verify_cuda_is_one_line_naming_it_and_the_toolkits(argv, line, tmp_path):
+    res = subprocess.run([sys.executable, "-m", "tlkit", "verify-sm120", "--pypi", "0.1.14", *argv],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.splitlines() == [f"tlkit: error: {line}"] and not res.stdout
+
+
+@pytest.mark.parametrize(("given", "toolkits"), [
+    (None, ("13.2",)), ("13.5", ("13.5",)), ("13.5,13.3", ("13.5", "13.3")),
+    ("all", ("13.0", "13.1", "13.2", "13.3", "13.4", "13.5"))])
+def test_verify_cuda_takes_any_toolkit_of_the_table_a_list_or_all(given, toolkits):
+    """Any row of recipes/cuda-toolchains.toml, not only those the recipe builds with: this check decides that."""
+    parser = argparse.ArgumentParser()
+    add_sm120_arguments(parser)
+    opts = resolve_sm120(parser.parse_args(["--pypi", "0.1.14", *(["--cuda", given] if given else [])]))
+    assert opts.toolkits == toolkits and opts.common.cuda == toolkits[0]
 
 
 def test_patch_0001_and_verify_sm120_hold_kernels_to_the_same_limits():

@@ -12,7 +12,8 @@ from tlkit.paths import DEFAULT_RECIPE
 
 def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
-    p.add_argument("--cuda", help="CUDA 13.x toolkit to build with (default: the recipe's)")
+    p.add_argument("--cuda", help="CUDA 13.x toolkit to build with (default: the recipe's); build-wheel also takes "
+                                  "a comma list (13.0,13.2) or 'all' the recipe supports: one wheel each, in turn")
     p.add_argument("--jobs", type=int, help="parallel compile jobs (default: from cores and free memory)")
     p.add_argument("--clean", action="store_true", help="remove the prepared tree and build folder first")
     p.add_argument("--dist", type=Path, help="where the finished wheel goes (default: <kit>/dist)")
@@ -47,12 +48,14 @@ def _terminate(signum: int, _frame: object) -> None:
 def cmd_build_wheel(args: argparse.Namespace) -> int:
     import signal
 
-    from tlkit.pipeline import build_wheel
+    from tlkit.pipeline import build_wheels
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
     try:
-        build_wheel(_options(args))
+        wheels = build_wheels(_options(args))
+        if len(wheels) > 1:
+            print("\n".join(["wheels:", *(f"  {w}" for w in wheels)]))
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         why = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
@@ -82,12 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_patches_check)
     from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.doctor import add_doctor_parser
+    from tlkit.upstream.outdated import add_outdated_parser
     from tlkit.verify.cli import add_gpu_parser, add_verify_parser
 
     add_verify_parser(sub)
     add_gpu_parser(sub)
     add_doctor_parser(sub)
     add_diagnose_parser(sub)
+    add_outdated_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

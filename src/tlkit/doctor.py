@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tlkit import probe
 from tlkit.errors import KitError
+from tlkit.tomltable import Table, load_toml
 from tlkit.verify.smem import base_arch, load_limits
 
 
@@ -63,7 +64,82 @@ def toolkit_finding(driver_cuda: str | None, toolkit: str | None, what: str) -> 
     return Finding("ok", f"{what}: CUDA {toolkit}; the driver supports CUDA {driver_cuda}")
 
 
-def assess(report: dict, limits: dict[str, int]) -> list[Finding]:
+@dataclass(frozen=True)
+class DriverTable:
+    """verify/cuda-drivers.toml: the 13.x minor version compatibility floor and each toolkit's own driver."""
+
+    floor: tuple[int, ...]
+    toolkits: dict[str, tuple[int, ...] | None]  # None: NVIDIA names no driver for it (unbundled from 13.4)
+    floor_text: str = ""  # as NVIDIA writes it (580.65.06)
+
+
+def driver_version(text: str | None) -> tuple[int, ...] | None:
+    """'595.71.05' as (595, 71, 5); None for anything that is not dotted numbers."""
+    parts = (text or "").strip().split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
+
+
+def load_driver_table(path: Path) -> DriverTable:
+    top = Table(path, load_toml(path), "")
+    floor_text = top.str("minor_compat_floor")
+    floor = driver_version(floor_text)
+    if floor is None:
+        raise top.fail("minor_compat_floor", "must be a driver version like 580.65.06")
+    rows = top.table("toolkit_driver")
+    toolkits: dict[str, tuple[int, ...] | None] = {}
+    for cuda in list(rows.data):
+        text = rows._get(cuda, str, True, None)
+        toolkits[cuda] = driver_version(text) if text else None
+        if text and toolkits[cuda] is None:
+            raise rows.fail(cuda, f"must be a driver version like 595.45.04 or \"\", got {text!r}")
+    rows.finish()
+    top.finish()
+    return DriverTable(floor, toolkits, floor_text.strip())
+
+
+def wheels_for_driver(driver: str | None, table: DriverTable) -> dict[str, str]:
+    """Per CUDA 13.x minor, what a driver does with its cu13X wheel and the kernels its nvcc builds: "full" (the
+    toolkit's own driver or newer), "minor compat" (cubins load, PTX of that toolkit would not JIT), "no" (below the
+    13.x floor), or "unknown" (the driver version could not be read)."""
+    have = driver_version(driver)
+    out = {}
+    for cuda, needs in table.toolkits.items():
+        if have is None:
+            out[cuda] = "unknown"
+        elif have < table.floor:
+            out[cuda] = "no"
+        elif needs is not None and have >= needs:
+            out[cuda] = "full"
+        else:
+            out[cuda] = "minor compat"
+    return out
+
+
+def wheels_finding(driver: str | None, table: DriverTable) -> Finding:
+    """One line: which cu13X wheels this driver runs, and how."""
+    verdicts = wheels_for_driver(driver, table)
+
+    def labels(kind: str) -> str:
+        return ", ".join("cu" + c.replace(".", "") for c, v in verdicts.items() if v == kind)
+
+    if not verdicts or all(v == "unknown" for v in verdicts.values()):
+        return Finding("note", f"driver version {driver or '?'} not readable: which cu13X wheels it runs is unknown")
+    floor = table.floor_text or ".".join(map(str, table.floor))
+    if all(v == "no" for v in verdicts.values()):
+        return Finding("PROBLEM",
+                       f"driver {driver} runs no cu13X wheel: CUDA 13.x needs driver {floor} or newer (r580)")
+    parts = []
+    if labels("full"):
+        parts.append(f"{labels('full')} with their toolkit's own driver support")
+    if labels("minor compat"):
+        unknown = [c for c, v in verdicts.items() if v == "minor compat" and table.toolkits[c] is None]
+        parts.append(f"{labels('minor compat')} through CUDA minor version compatibility (cubins load; their "
+                     f"toolkit's PTX would not JIT; features that need a newer driver fail)"
+                     + (f"; NVIDIA names no driver for CUDA {', '.join(unknown)}" if unknown else ""))
+    return Finding("ok", f"driver {driver} runs " + "; ".join(parts))
+
+
+def assess(report: dict, limits: dict[str, int], drivers: DriverTable | None = None) -> list[Finding]:
     out: list[Finding] = []
     devices = report.get("devices") or []
     if not devices:
@@ -82,6 +158,8 @@ def assess(report: dict, limits: dict[str, int]) -> list[Finding]:
     if report.get("driver_cuda"):
         out.append(Finding("ok", f"driver {report.get('driver_version') or '?'}, supports CUDA up to "
                                  f"{report['driver_cuda']}"))
+    if drivers is not None and report.get("driver_version"):
+        out.append(wheels_finding(report["driver_version"], drivers))
     prov = report.get("provenance")
     if prov and prov.get("toolchain"):
         out.append(toolkit_finding(report.get("driver_cuda"), prov["toolchain"]["cuda"],
@@ -115,7 +193,8 @@ def cmd_doctor(args) -> int:
 
     python = args.python or default_python()
     report = run_probe(python)
-    findings = assess(report, load_limits(KitLayout.find().smem_limits))
+    layout = KitLayout.find()
+    findings = assess(report, load_limits(layout.smem_limits), load_driver_table(layout.cuda_drivers))
     if args.json:
         print(json.dumps({"report": report, "findings": [f.__dict__ for f in findings]}, indent=1))
     else:

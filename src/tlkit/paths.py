@@ -94,6 +94,11 @@ class KitLayout:
         return self.verify / "gpu.toml"
 
     @property
+    def cuda_drivers(self) -> Path:
+        """The driver each CUDA 13.x toolkit needs (doctor)."""
+        return self.verify / "cuda-drivers.toml"
+
+    @property
     def smem_limits(self) -> Path:
         return self.verify / "shared-memory-limits.toml"
 

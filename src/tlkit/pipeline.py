@@ -20,7 +20,7 @@ from tlkit.compilecache import (
     probe_remote,
     redact,
 )
-from tlkit.errors import KitError, RecipeError
+from tlkit.errors import KitError
 from tlkit.locks import exclusive
 from tlkit.paths import cache_root, kit_root
 from tlkit.provenance import provenance
@@ -28,7 +28,7 @@ from tlkit.recipe import Recipe, load_recipe, resolve_recipe
 from tlkit.repair import repair_wheel
 from tlkit.series import Series, load_series
 from tlkit.sources import fetch_source, sha256_file
-from tlkit.toolchain import Toolchain, ensure_toolchain, load_toolchain_spec
+from tlkit.toolchain import Toolchain, choose_toolkits, ensure_toolchain, load_toolchain_spec
 from tlkit.tree import prepare_tree
 from tlkit.wheelfile import finalize_wheel
 
@@ -64,25 +64,34 @@ class Plan:
         return self.recipe.local_label(self.cuda, self.series.digest)
 
 
-def make_plan(opts: BuildOptions) -> Plan:
+def make_plans(opts: BuildOptions) -> list[Plan]:
+    """One plan per toolkit of `--cuda` (one, a comma list, or all the recipe supports), every option resolved
+    and checked once, before anything is fetched."""
     kit = (opts.kit or kit_root()).resolve()
     recipe = load_recipe(resolve_recipe(opts.recipe, kit / "recipes"))
-    cuda = opts.cuda or recipe.cuda_default
-    if cuda not in recipe.cuda_supported:
-        raise RecipeError(recipe.path, "cuda.supported",
-                          f"--cuda {cuda} is not supported by this recipe; choose one of {list(recipe.cuda_supported)}")
+    cudas = choose_toolkits(opts.cuda, recipe.cuda_supported, recipe.cuda_default)
     series = load_series(kit / "patches", recipe.patch_dir, recipe.series)
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if jobs < 1:
         raise KitError(f"--jobs must be at least 1, got {jobs}")
-    work = (opts.work or kit / "build").resolve() / f"{recipe.name}-cu{cuda}"
-    if any(c.isspace() for c in str(work)):
-        # -ffile-prefix-map=<tree> goes into CFLAGS, and an autoconf configure (TVM-FFI's libbacktrace) splits
-        # CFLAGS at whitespace whatever the quoting: the build would fail an hour later, obscurely.
-        raise KitError(f"the build folder {work} has whitespace in its path, which TileLang's build cannot take; "
-                       "use --work-dir on a path without spaces")
-    return Plan(kit, (opts.cache or cache_root()).resolve(), recipe, series, cuda, work,
-                (opts.dist or kit / "dist").resolve(), jobs)
+    base = (opts.work or kit / "build").resolve()
+    works = [base / f"{recipe.name}-cu{cuda}" for cuda in cudas]
+    for work in works:
+        if any(c.isspace() for c in str(work)):
+            # -ffile-prefix-map=<tree> goes into CFLAGS, and an autoconf configure (TVM-FFI's libbacktrace) splits
+            # CFLAGS at whitespace whatever the quoting: the build would fail an hour later, obscurely.
+            raise KitError(f"the build folder {work} has whitespace in its path, which TileLang's build cannot "
+                           "take; use --work-dir on a path without spaces")
+    cache, dist = (opts.cache or cache_root()).resolve(), (opts.dist or kit / "dist").resolve()
+    return [Plan(kit, cache, recipe, series, cuda, work, dist, jobs) for cuda, work in zip(cudas, works, strict=True)]
+
+
+def make_plan(opts: BuildOptions) -> Plan:
+    """The plan of a build with one toolkit (the recipe's default unless --cuda names one)."""
+    plans = make_plans(opts)
+    if len(plans) != 1:
+        raise KitError(f"--cuda {opts.cuda}: this command takes one toolkit, not {len(plans)}")
+    return plans[0]
 
 
 def toolchain_for(plan: Plan, log=print) -> Toolchain:
@@ -134,8 +143,31 @@ def find_host_compilers(environ: dict[str, str]) -> None:
 
 
 def build_wheel(opts: BuildOptions, log=print) -> Path:
+    """The wheel of one toolkit (see build_wheels for a matrix)."""
     plan = make_plan(opts)
     find_host_compilers(dict(os.environ))
+    return _build_locked(plan, opts, log)
+
+
+def build_wheels(opts: BuildOptions, log=print) -> list[Path]:
+    """One wheel per toolkit of `--cuda`, built in sequence into dist/ from the one compile cache. Every
+    toolchain is installed and checked before the first build, so a toolkit missing from the index stops the
+    matrix before an hour of compiling, not after it."""
+    plans = make_plans(opts)
+    find_host_compilers(dict(os.environ))
+    if len(plans) > 1:
+        log(f"matrix: {len(plans)} wheels, CUDA {', '.join(p.cuda for p in plans)}")
+        for plan in plans:
+            toolchain_for(plan, log)
+    wheels = []
+    for i, plan in enumerate(plans, 1):
+        if len(plans) > 1:
+            log(f"matrix: wheel {i} of {len(plans)}: CUDA {plan.cuda}")
+        wheels.append(_build_locked(plan, opts, log))
+    return wheels
+
+
+def _build_locked(plan: Plan, opts: BuildOptions, log) -> Path:
     # Keyed by the folder's path, in the temporary folder: whatever cache a build uses, and a build that fails
     # before making anything leaves no build folder behind.
     key = hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]

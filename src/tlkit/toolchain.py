@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,18 +39,54 @@ class Toolchain:
         return self.root / "bin" / "nvcc"
 
 
-def load_toolchain_spec(table_path: Path, cuda: str) -> ToolchainSpec:
+def load_toolchains(table_path: Path) -> dict[str, ToolchainSpec]:
+    """Every row of recipes/cuda-toolchains.toml, in the table's order; a row whose nvcc pin or release is not
+    of its own CUDA version is refused (a copied row left half-edited)."""
     top = Table(table_path, load_toml(table_path), "")
     rows = top.table("toolchain")
-    if cuda not in rows.data:
-        raise rows.fail(cuda, f"no toolchain for CUDA {cuda}; known: {', '.join(sorted(rows.data))}")
-    row = rows.table(cuda)
-    release = row.str("nvcc_release")
-    packages = row.str_map("packages")
-    row.finish()
-    if "nvidia-cuda-nvcc" not in packages:
-        raise RecipeError(table_path, row.key("packages"), "must pin nvidia-cuda-nvcc")
-    return ToolchainSpec(cuda, release, packages)
+    specs = {}
+    for cuda in list(rows.data):
+        row = rows.table(cuda)
+        release = row.str("nvcc_release")
+        packages = row.str_map("packages")
+        row.finish()
+        nvcc = packages.get("nvidia-cuda-nvcc")
+        if nvcc is None:
+            raise RecipeError(table_path, row.key("packages"), "must pin nvidia-cuda-nvcc")
+        if not nvcc.startswith(cuda + ".") or release != f"{cuda}, V{nvcc}":
+            raise RecipeError(table_path, row.key("nvcc_release"),
+                              f"CUDA {cuda} with nvidia-cuda-nvcc {nvcc} must print release \"{cuda}, V{nvcc}\", "
+                              f"not {release!r}")
+        specs[cuda] = ToolchainSpec(cuda, release, packages)
+    rows.finish()
+    top.finish()
+    return specs
+
+
+def load_toolchain_spec(table_path: Path, cuda: str) -> ToolchainSpec:
+    specs = load_toolchains(table_path)
+    if cuda not in specs:
+        raise RecipeError(table_path, f"toolchain.{cuda}", f"no toolchain for CUDA {cuda}; known: {', '.join(specs)}")
+    return specs[cuda]
+
+
+def choose_toolkits(given: str | None, supported: Sequence[str], default: str,
+                    option: str = "--cuda") -> tuple[str, ...]:
+    """`--cuda 13.2`, `--cuda 13.0,13.2` or `--cuda all` (every one of `supported`, in its order) as the toolkits
+    to use, in the order named; every value is checked here, before anything is fetched or built."""
+    if given is None:
+        return (default,)
+    choices = f"{', '.join(supported)} or all"
+    if given.strip() == "all":
+        return tuple(supported)
+    chosen: list[str] = []
+    for value in (v.strip() for v in given.split(",")):
+        if value not in supported:
+            raise KitError(f"{option} {given}: {value!r} is not a supported CUDA toolkit; choose from {choices}")
+        if value in chosen:
+            raise KitError(f"{option} {given}: {value} is named twice")
+        chosen.append(value)
+    return tuple(chosen)
 
 
 def _nvcc_version(nvcc: Path) -> str:
@@ -90,5 +128,19 @@ def _install(spec: ToolchainSpec, prefix: Path, log) -> None:
                    "--no-warn-script-location", "--quiet", "--target", str(staged), *reqs]
             res = subprocess.run(tied(cmd), capture_output=True, text=True)
             if res.returncode != 0:
-                raise KitError(f"installing CUDA {spec.cuda} toolchain failed:\n{res.stderr.strip()}")
+                raise _install_error(spec, res.stderr)
             _check_nvcc(spec, staged / "nvidia" / "cu13" / "bin" / "nvcc")
+
+
+_NOT_FOUND = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)==(\S+)")
+
+
+def _install_error(spec: ToolchainSpec, stderr: str) -> KitError:
+    """pip's failure as one line when a pinned package is not on the index (a row copied ahead of a release,
+    a mirror behind PyPI); any other failure with pip's own words."""
+    missing = _NOT_FOUND.search(stderr)
+    if missing:
+        name, version = missing.groups()
+        return KitError(f"the CUDA {spec.cuda} toolchain: {name}=={version} is not on the package index "
+                        f"(recipes/cuda-toolchains.toml pins it; pip found no such release for this platform)")
+    return KitError(f"installing CUDA {spec.cuda} toolchain failed:\n{stderr.strip()}")

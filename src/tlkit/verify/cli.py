@@ -64,11 +64,13 @@ def subject_env(toolchain_env: dict[str, str], extra_path: tuple[str, ...], cach
     return env
 
 
-def toolchain_env(common: Common) -> dict[str, str]:
-    """CUDA_HOME and PATH for the kit's PyPI toolchain; nothing with --cuda system."""
-    if common.cuda == "system":
+def toolchain_env(common: Common, cuda: str | None = None) -> dict[str, str]:
+    """CUDA_HOME and PATH for the kit's PyPI toolchain (`cuda`, else the one of the options); nothing with
+    --cuda system."""
+    cuda = cuda or common.cuda
+    if cuda == "system":
         return {}
-    toolchain = ensure_toolchain(load_toolchain_spec(common.layout.toolchains, common.cuda), cache_root())
+    toolchain = ensure_toolchain(load_toolchain_spec(common.layout.toolchains, cuda), cache_root())
     return {"CUDA_HOME": str(toolchain.root), "PATH": f"{toolchain.root / 'bin'}{os.pathsep}{os.environ['PATH']}"}
 
 
@@ -90,9 +92,10 @@ class Sm120Result:
     runs_dir: Path  # logs and sources
 
 
-def run_sm120(opts: Sm120Options, install: Install, tool_env: dict[str, str], cuobjdump: Path,
+def run_sm120(opts: Sm120Options, install: Install, tool_env: dict[str, str], cuobjdump: Path, cuda: str,
               log=print) -> Sm120Result:
-    """Set up the venv, run the matrix, write the reports."""
+    """Set up the venv, run the matrix with `cuda`'s nvcc, write the reports (a folder per toolkit when
+    --cuda names several)."""
     c = opts.common
     work = c.layout.verify_work("verify") / install.slot
     env_info = create_venv(c.layout.verify_work("verify") / "venvs" / install.slot,
@@ -105,26 +108,45 @@ def run_sm120(opts: Sm120Options, install: Install, tool_env: dict[str, str], cu
         log(f"[{i}/{n}] {run.status:<13} {run.variant.name} {run.target} {run.seconds:.1f} s")
 
     log(f"verify: {env_info.label}: {len(c.variants)} variants x {len(opts.targets)} targets, {c.jobs} jobs, "
-        f"bound {c.bound:g} s per compile")
+        f"bound {c.bound:g} s per compile, nvcc of CUDA {cuda}")
     start = time.monotonic()
     runs = run_matrix(list(c.variants), list(opts.targets), ctx, c.jobs, progress)
     wall = time.monotonic() - start
     verdicts = [assess(r, limits, c.layout.smem_limits) for r in runs]
     info = report.RunInfo(env_info.label, opts.targets, c.bound, c.jobs, round(wall, 1), round(env_info.seconds, 1),
-                          describe())
-    for path in report.write_reports(c.reports / folder_name(env_info.label.replace(" ", "-")), info, verdicts):
+                          describe(), cuda)
+    folder = folder_name(env_info.label.replace(" ", "-") + (f"-cuda{cuda}" if len(opts.toolkits) > 1 else ""))
+    for path in report.write_reports(c.reports / folder, info, verdicts):
         log(f"report: {path}")
     return Sm120Result(env_info, info, verdicts, ctx.workdir)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     opts = resolve_sm120(args)
-    c = opts.common
     if opts.expect_sources:
         load_manifest(opts.expect_sources)  # a missing or broken set fails now, not after the matrix
-    tool_env = toolchain_env(c)
-    cuobjdump = ensure_tool(c.config.cuobjdump, cache_root(), "cuobjdump")
-    ours = run_sm120(opts, opts.install, tool_env, cuobjdump)
+    cuobjdump = ensure_tool(opts.common.config.cuobjdump, cache_root(), "cuobjdump")
+    results = []
+    failed = False
+    for cuda in opts.toolkits:
+        result, failed_here = verify_with(opts, cuda, cuobjdump)
+        results.append((cuda, result.verdicts))
+        failed = failed or failed_here
+    if len(opts.toolkits) > 1:
+        table = report.toolkit_table(results)
+        print()
+        print(table)
+        write_text(opts.common.reports / "toolkits.txt", table)
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def verify_with(opts: Sm120Options, cuda: str, cuobjdump: Path) -> tuple[Sm120Result, bool]:
+    """The whole of verify-sm120 with one toolkit: the matrix, then --save-sources, --expect-sources, --compare."""
+    c = opts.common
+    suffix = f"-cuda{cuda}" if len(opts.toolkits) > 1 else ""
+    tool_env = toolchain_env(c, cuda)
+    ours = run_sm120(opts, opts.install, tool_env, cuobjdump, cuda)
     print()
     print(report.terminal_table(ours.info, ours.verdicts))
     failed = not all(v.ok for v in ours.verdicts)
@@ -136,18 +158,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
         table = matches_table(str(opts.expect_sources), matches)
         print()
         print(table)
-        write_text(c.reports / "sources.txt", table)
+        write_text(c.reports / f"sources{suffix}.txt", table)
         failed = failed or not all(m.ok for m in matches)
     if c.compare:
-        stock = run_sm120(opts, stock_install(c.config, opts.install.base_version, "--compare"), tool_env, cuobjdump)
+        stock = run_sm120(opts, stock_install(c.config, opts.install.base_version, "--compare"), tool_env, cuobjdump,
+                          cuda)
         print()
         print(report.terminal_table(stock.info, stock.verdicts))
         print()
         table = report.compare_table(ours.env.label, stock.env.label, ours.verdicts, stock.verdicts)
         print(table)
-        write_text(c.reports / "compare.txt", table)
-    sys.stdout.flush()
-    return 1 if failed else 0
+        write_text(c.reports / f"compare{suffix}.txt", table)
+    return ours, failed
 
 
 def write_text(path: Path, text: str) -> None:

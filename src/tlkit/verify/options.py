@@ -15,6 +15,7 @@ from pathlib import Path
 from tlkit.errors import KitError
 from tlkit.paths import KitLayout
 from tlkit.recipe import load_recipe
+from tlkit.toolchain import choose_toolkits, load_toolchains
 from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config
 from tlkit.verify.variants import Variant, load_variants
 
@@ -48,8 +49,9 @@ class Common:
 
 @dataclass(frozen=True)
 class Sm120Options:
-    common: Common
+    common: Common  # common.cuda: the first of `toolkits`
     install: Install
+    toolkits: tuple[str, ...]  # --cuda: each compiles the whole matrix in turn
     targets: tuple[str, ...]
     save_sources: Path | None
     expect_sources: Path | None
@@ -91,7 +93,9 @@ def add_sm120_arguments(p: argparse.ArgumentParser) -> None:
     _common_arguments(p)
     p.add_argument("--targets", help="comma-separated CUDA archs (default: verify.toml: sm_120,sm_120a,sm_121,sm_121a)")
     p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300)")
-    p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's)")
+    p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's); a comma list "
+                                  "(13.3,13.5) or 'all' (every row of recipes/cuda-toolchains.toml) runs the "
+                                  "matrix with each in turn and reports per toolkit")
     p.add_argument("--save-sources", type=Path, metavar="DIR",
                    help="keep every generated CUDA source in DIR, with a manifest (how the test data is made)")
     p.add_argument("--expect-sources", type=Path, metavar="DIR",
@@ -186,12 +190,14 @@ def job_count(given: int | None) -> int:
     return given
 
 
-def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, bound: float) -> Common:
+def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, bound: float,
+            cuda: str | None = None) -> Common:
     kernels = (args.kernels or layout.kernels).resolve()
     if not kernels.is_file():
         raise KitError(f"--kernels {kernels}: no such file")
     return Common(layout, config, select_variants(args, layout), kernels,
-                  args.cuda or load_recipe(layout.default_recipe).cuda_default, seconds("--bound", args.bound, bound),
+                  cuda or args.cuda or load_recipe(layout.default_recipe).cuda_default,
+                  seconds("--bound", args.bound, bound),
                   job_count(args.jobs), args.reports or layout.reports, args.fresh_venv,
                   args.compare)
 
@@ -199,9 +205,14 @@ def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, b
 def resolve_sm120(args: argparse.Namespace) -> Sm120Options:
     layout = KitLayout.find()
     config = load_config(layout.verify_toml)
-    common = _common(args, layout, config, config.bound_seconds)
+    # Any toolkit of the table, not only those the recipe builds with: this check decides what it may support.
+    toolkits = choose_toolkits(args.cuda, list(load_toolchains(layout.toolchains)),
+                               load_recipe(layout.default_recipe).cuda_default)
+    if args.save_sources and len(toolkits) > 1:
+        raise KitError(f"--save-sources keeps one set of sources: give one toolkit, not --cuda {args.cuda}")
+    common = _common(args, layout, config, config.bound_seconds, toolkits[0])
     targets = tuple(args.targets.split(",")) if args.targets else config.targets
-    return Sm120Options(common, subject_install(args, config, layout), targets, args.save_sources,
+    return Sm120Options(common, subject_install(args, config, layout), toolkits, targets, args.save_sources,
                         args.expect_sources, "python -m tlkit " + " ".join(sys.argv[1:]))
 
 

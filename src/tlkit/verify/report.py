@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ class RunInfo:
     wall: float  # seconds for the whole matrix
     setup: float  # seconds to create the venv
     machine: str
+    cuda: str = ""  # the toolkit whose nvcc compiled ("" where not recorded)
 
     def worst_case(self, variants: int) -> float:
         return math.ceil(variants / max(1, self.jobs)) * len(self.targets) * self.bound
@@ -48,7 +50,8 @@ def summary_line(info: RunInfo, verdicts: list[Verdict]) -> str:
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts(verdicts).items(), key=lambda kv: kv[0] != "ok"))
     return (f"{info.label}: {len(verdicts)} compiles ({n_variants} variants x {len(info.targets)} targets): {parts}. "
             f"Matrix wall time {info.wall:.0f} s with {info.jobs} jobs (venv set-up {info.setup:.0f} s) against a "
-            f"bound of {info.bound:g} s per compile, so at most {info.worst_case(n_variants):,.0f} s in all.")
+            f"bound of {info.bound:g} s per compile, so at most {info.worst_case(n_variants):,.0f} s in all."
+            + (f" nvcc of CUDA {info.cuda}." if info.cuda else ""))
 
 
 def terminal_table(info: RunInfo, verdicts: list[Verdict]) -> str:
@@ -148,3 +151,27 @@ def compare_table(kit_label: str, stock_label: str, kit: list[Verdict], stock: l
         same = same_source(v, s)
         rows.append((v.variant, v.target, v.status, s.status, f"{v.seconds:.1f}", f"{s.seconds:.1f}", ratio, same))
     return "\n".join([f"kit: {kit_label}   stock: {stock_label}", *align(rows)])
+
+
+def toolkit_table(results: list[tuple[str, list[Verdict]]]) -> str:
+    """verify-sm120 --cuda with several toolkits: per toolkit and target, the outcomes, the median compile
+    seconds, whether each CUDA source equals the first toolkit's (TileLang generates it before nvcc runs, so it
+    should), and the first failure in the compiler's own words."""
+    first = {(v.variant, v.target): v.source_sha256 for v in results[0][1]}
+    rows = [("CUDA", "target", "ok", "not launchable", "failed", "median s", f"source = CUDA {results[0][0]}'s",
+             "first failure")]
+    for cuda, verdicts in results:
+        for target in dict.fromkeys(v.target for v in verdicts):
+            mine = [v for v in verdicts if v.target == target]
+            n = counts(mine)
+            compiled = [v.seconds for v in mine if v.status in ("ok", "not launchable")]
+            sources = [v for v in mine if v.source_sha256 and first.get((v.variant, v.target))]
+            same = sum(1 for v in sources if v.source_sha256 == first[(v.variant, v.target)])
+            failure = next((v for v in mine if v.status not in ("ok", "not launchable")), None)
+            rows.append((cuda, target, str(n.get("ok", 0)), str(n.get("not launchable", 0)),
+                         str(len(mine) - n.get("ok", 0) - n.get("not launchable", 0)),
+                         f"{statistics.median(compiled):.1f}" if compiled else "-",
+                         f"{same}/{len(sources)}" if sources else "-",
+                         f"{failure.variant}: {(failure.message.strip().splitlines() or [failure.status])[0][:120]}"
+                         if failure else "-"))
+    return "\n".join(align(rows))
