@@ -21,8 +21,9 @@ def _diagnose(pid: int, *args: str, env: dict[str, str]) -> subprocess.Completed
 
 
 def test_without_cuda_gdb_one_line_says_how_to_get_it_and_nothing_else_changes(tmp_path):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "CUDA_HOME": str(tmp_path)}
-    with running([sys.executable, str(FIX / "spin.py")], "spinning") as p:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "CUDA_HOME": str(tmp_path),
+           "PYTHONPATH": str(FIX)}  # torch.cuda.gpu_wait: a process waiting in torch.cuda's synchronize
+    with running([sys.executable, "-m", "torch.cuda.gpu_wait"], "waiting", env=env) as p:
         looked = _diagnose(p.pid, "--gpu", env=env)
         plain = _diagnose(p.pid, "--no-gpu", env=env)
     assert looked.returncode == 0, looked.stderr
@@ -31,7 +32,8 @@ def test_without_cuda_gdb_one_line_says_how_to_get_it_and_nothing_else_changes(t
                      "toolkit's cuda-gdb (Debian/Ubuntu: cuda-gdb-13-x from NVIDIA's repository) or put it on PATH; "
                      "nothing else changes"]
     verdict = looked.stdout.splitlines()[0]
-    assert verdict.startswith(f"PID {p.pid} ") and "spinning in Python at" in verdict
+    assert verdict == plain.stdout.splitlines()[0]
+    assert verdict.startswith(f"PID {p.pid} ") and ": waiting for the GPU in torch.cuda.synchronize" in verdict
     assert "cuda-gdb" not in plain.stdout
 
 

@@ -49,16 +49,17 @@ def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_samp
         if pid not in pids and sample is not None and sample.is_compiler():
             continue
         v = judge(obs, sampling)
-        if v.kind not in ("missing", "exited") and _look_wanted(gpu, v, obs, pid in pids):
+        if v.kind not in ("missing", "exited") and _look_wanted(gpu, v, obs):
             add_gpu_look(v, _gpu_looks(obs, v))
         verdicts.append(v)
     return verdicts
 
 
-def _look_wanted(gpu: bool | None, v: Verdict, obs: Observed, root: bool) -> bool:
+def _look_wanted(gpu: bool | None, v: Verdict, obs: Observed) -> bool:
+    """--gpu: every process that holds GPU memory (nvidia-smi) or waits for the GPU; default: those stuck so."""
     if gpu is None:
         return wants_gpu_look(v, obs)
-    return gpu and (root or bool(obs.gpu_mib)) and not (obs.first and obs.first.is_compiler())
+    return gpu and (bool(obs.gpu_mib) or v.kind in ("gpu", "collective"))
 
 
 def _gpu_looks(obs: Observed, v: Verdict) -> list[gpu_look.GpuLook]:

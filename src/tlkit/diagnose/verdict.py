@@ -382,7 +382,7 @@ def add_gpu_look(v: Verdict, looks: list) -> None:
 
     last = looks[-1]
     v.details["gpu_look"] = [{"seconds": round(g.seconds, 2), "error": g.error,
-                              "kernels": [vars(k) for k in g.kernels]} for g in looks]
+                              "kernels": [vars(k) for k in g.kernels], "cuda_gdb_output": g.raw} for g in looks]
     if last.error:
         v.evidence.append(last.summary())
         return
