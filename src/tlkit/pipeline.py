@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +17,14 @@ from tlkit.compilecache import (
     find_ccache,
     prefix_map_flags,
     probe_remote,
-    redact,
 )
 from tlkit.errors import KitError, RecipeError
+from tlkit.leftovers import removed_however_this_ends
 from tlkit.locks import exclusive
-from tlkit.paths import cache_root, kit_root
+from tlkit.paths import cache_root, kit_root, private_tmp
 from tlkit.provenance import provenance
 from tlkit.recipe import Recipe, load_recipe, resolve_recipe
+from tlkit.redact import redact
 from tlkit.repair import repair_wheel
 from tlkit.series import Series, load_series
 from tlkit.sources import fetch_source, sha256_file
@@ -136,10 +136,10 @@ def find_host_compilers(environ: dict[str, str]) -> None:
 def build_wheel(opts: BuildOptions, log=print) -> Path:
     plan = make_plan(opts)
     find_host_compilers(dict(os.environ))
-    # Keyed by the folder's path, in the temporary folder: whatever cache a build uses, and a build that fails
-    # before making anything leaves no build folder behind.
+    # Keyed by the folder's path, in this user's temporary folder: whatever cache a build uses, and a build that
+    # fails before making anything leaves no build folder behind.
     key = hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]
-    lock = Path(tempfile.gettempdir()) / "tlkit-locks" / f"build-{key}.lock"
+    lock = private_tmp("tlkit-locks") / f"build-{key}.lock"
     with exclusive(lock, f"the build folder {plan.work}", wait=False) as lock_fd:
         try:
             return _build(plan, opts, log, lock_fd)
@@ -170,22 +170,19 @@ def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
         env.update(compile_cache.env())
     env.update(prefix_map_flags(tree, env))
     raw_dir, repaired_dir = plan.work / "wheel-raw", plan.work / "wheel-repaired"
-    for d in (raw_dir, repaired_dir):
-        shutil.rmtree(d, ignore_errors=True)
-        d.mkdir(parents=True)
     log_path = plan.work / "logs" / "build.log"
     try:
-        # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
-        # until the supervisor has ended this build's processes.
-        raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
-                        weights=plan.kit / "recipes" / "build-times" / f"{recipe.name}.toml")
-        repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path, env)
-        final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
-                               pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
-                               provenance=provenance(recipe, plan.series, toolchain, plan.label))
+        with removed_however_this_ends([raw_dir, repaired_dir], keep_fds=(lock_fd,)):
+            # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
+            # until the supervisor has ended this build's processes.
+            raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
+                            weights=plan.kit / "recipes" / "build-times" / f"{recipe.name}.toml")
+            repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path,
+                                    env)
+            final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
+                                   pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
+                                   provenance=provenance(recipe, plan.series, toolchain, plan.label))
     finally:
-        for d in (raw_dir, repaired_dir):
-            shutil.rmtree(d, ignore_errors=True)
         if compile_cache is not None:
             compile_cache.stop_helpers()
             stats = compile_cache.stats()

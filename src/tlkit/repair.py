@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from tlkit.errors import BuildError
+from tlkit.redact import redact
 
 
 def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
@@ -37,7 +38,7 @@ def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str,
     cmd.append(str(wheel))
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     with open(log_path, "a", encoding="utf-8") as logf:
-        logf.write(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}")
+        logf.write(redact(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}"))
     if res.returncode != 0:
         show = subprocess.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
         raise BuildError(f"auditwheel repair --plat {platform} failed for {wheel.name}:\n"

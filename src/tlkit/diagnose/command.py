@@ -11,6 +11,7 @@ from pathlib import Path
 from tlkit.diagnose.evidence import sample_tree
 from tlkit.diagnose.verdict import Verdict, judge
 from tlkit.errors import KitError
+from tlkit.redact import redact_data
 
 
 def _pid(text: str) -> int:
@@ -59,7 +60,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         for line in v.evidence:
             print(f"    {line}", file=out)
     if to_json:
-        text = json.dumps([asdict(v) for v in verdicts], indent=2, default=str)
+        text = json.dumps(redact_data([asdict(v) for v in verdicts]), indent=2, default=str)
         if quiet:
             print(text)
         else:

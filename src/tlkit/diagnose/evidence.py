@@ -4,6 +4,7 @@ stacks at both ends, the kit wheel's process state file, and GPU use from nvidia
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -59,10 +60,18 @@ def _uid(pid: int) -> int:
 
 
 def read_state(pid: int, env: dict[str, str], start_ticks: int) -> dict | None:
-    """The process's state file, if it has one that is really its own (same PID and start time)."""
+    """The process's state file, if it has one that is really its own (same PID and start time, owned by the
+    process's user, not reached through a symlink: in a shared /tmp anyone could plant one)."""
     try:
-        path = runtime_dir(env, _uid(pid)) / f"{pid}.json"
-        data = json.loads(path.read_text())
+        uid = _uid(pid)
+        folder = runtime_dir(env, uid)
+        if os.lstat(folder).st_uid != uid:
+            return None
+        fd = os.open(folder / f"{pid}.json", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            if os.fstat(f.fileno()).st_uid != uid:
+                return None
+            data = json.loads(f.read(1 << 20))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("schema") != STATE_SCHEMA or data.get("start_ticks") != start_ticks:
