@@ -49,14 +49,15 @@ def tied(cmd: list[str], grace: float = TIED_GRACE_S) -> list[str]:
 
 
 def run(cmd: list[str], *, grace: float = TIED_GRACE_S, capture_output: bool = False, check: bool = False,
-        **popen_kwargs) -> subprocess.CompletedProcess:
+        timeout: float | None = None, **popen_kwargs) -> subprocess.CompletedProcess:
     """subprocess.run for `tied(cmd)`. subprocess.run SIGKILLs its child on Ctrl-C or any exception, which
-    would orphan what the supervisor runs; here the supervisor is asked to stop (`stop`) and waited for."""
+    would orphan what the supervisor runs; here the supervisor is asked to stop (`stop`) and waited for (also
+    when `timeout` passes: TimeoutExpired once the whole tree has ended)."""
     if capture_output:
         popen_kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     with subprocess.Popen(tied(cmd, grace), **popen_kwargs) as proc:
         try:
-            out, err = proc.communicate()
+            out, err = proc.communicate(timeout=timeout)
         except BaseException:
             stop(proc)
             raise
