@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import queue
+import select
 import shutil
 import signal
 import subprocess
@@ -127,6 +128,41 @@ def process_tree(argv: list[str], **popen_kwargs) -> Iterator[subprocess.Popen]:
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+class Watched:
+    """A pidfd for each of `pids` (those still there), opened now: which of them is still alive later is then
+    known for certain, whatever PIDs are reused meanwhile and whoever their parent has become."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.fds: dict[int, int] = {}
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                self.fds[pid] = os.pidfd_open(pid)
+
+    def alive_after(self, bound: float) -> list[int]:
+        """Wait until every watched process has ended, at most `bound` s (a pidfd is readable once its process
+        has ended); return those still alive (empty: all ended)."""
+        end = time.monotonic() + bound
+        while self.fds and (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select(list(self.fds.values()), [], [], left)
+            for pid, fd in list(self.fds.items()):
+                if fd in ready:
+                    os.close(fd)
+                    del self.fds[pid]
+        return sorted(self.fds)
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def git(cwd: Path, *args: str) -> str:
