@@ -226,7 +226,29 @@ def test_a_process_that_is_not_python_gets_one_line_naming_it():
     assert run.returncode == 0, run.stderr  # only a PID that does not exist makes it 2
     assert v["kind"] == "not-python" and v["progressing"] is None, v
     line = f"PID {p.pid} (cat): not a Python process (cat); 0% CPU, state S"
-    assert run.stderr.splitlines()[1:2] == [line], run.stderr  # after the progress line, before the evidence
+    assert run.stderr.splitlines()[1:] == [line], run.stderr  # after the progress line; one line (issue 25 item 13)
+    assert any(e.startswith("state S") for e in v["evidence"])  # the evidence stays in the JSON
+
+
+def test_diagnosing_its_own_shell_leaves_out_itself_and_its_ancestors():
+    """Issue 25 item 13: `diagnose $$` listed diagnose itself (and called it STUCK); the shell, diagnose and
+    the py-spy it starts are left out, the shell's other child is diagnosed."""
+    script = (f'sleep 600 & echo $! >&2; "{sys.executable}" -m tlkit diagnose $$ --seconds 0.3 --json -; '
+              'code=$?; kill $!; exit $code')
+    with process_tree(["sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as shell:
+        out, err = shell.communicate(timeout=300)
+    sleeper = int(err.splitlines()[0])
+    assert shell.returncode == 0, err
+    assert [(v["pid"], v["kind"]) for v in json.loads(out)] == [(sleeper, "not-python")], out
+
+
+def test_pid_1_or_a_tree_too_large_is_refused_in_one_line_before_any_sampling():
+    run = subprocess.run([sys.executable, "-m", "tlkit", "diagnose", "1"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and not run.stdout
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith("tlkit: error: PID 1 heads ") and "(the whole machine)" in run.stderr
+    assert "pass --all" in run.stderr
 
 
 def test_an_attach_that_ptrace_refuses_is_one_line_saying_how_to_allow_it():
