@@ -133,15 +133,18 @@ def _look(obs: Observed, native: bool, first: bool) -> None:
 
 
 def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
-                on_sample: Callable[[int, int], None] | None = None) -> Sampling:
-    """Look at `roots` and their descendants twice, `seconds` apart. `on_sample(k, 2)` is called after each
-    look (the command prints progress with it)."""
+                on_sample: Callable[[int, int], None] | None = None, skip: frozenset[int] = frozenset(),
+                prune: frozenset[int] = frozenset()) -> Sampling:
+    """Look at `roots` and their descendants twice, `seconds` apart, leaving out `skip` and `prune` with its
+    descendants (the diagnosing process and its ancestors). `on_sample(k, 2)` is called after each look (the
+    command prints progress with it)."""
     observed: dict[int, Observed] = {}
     tree = proc.children_map()
     roots_set = set(roots)
     for root in roots:
-        for pid in [root, *proc.descendants(root, tree)]:
-            observed.setdefault(pid, Observed(pid))
+        for pid in [root, *proc.descendants(root, tree, prune)]:
+            if pid not in skip and pid not in prune:
+                observed.setdefault(pid, Observed(pid))
     initial = list(observed.values())
     start = time.monotonic()
     for obs in initial:
@@ -151,8 +154,8 @@ def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
     time.sleep(seconds)  # the sampling window itself: CPU time and stacks are compared across it
     tree = proc.children_map()
     for root in roots:  # children started during the window (a compiler) are looked at once
-        for pid in proc.descendants(root, tree):
-            if pid not in observed:
+        for pid in proc.descendants(root, tree, prune):
+            if pid not in observed and pid not in skip:
                 observed[pid] = Observed(pid)
                 _look(observed[pid], native, first=True)
     for obs in initial:
