@@ -25,6 +25,13 @@ from tlkit.paths import cache_root
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify.venv import create_venv
 
+# A shell that runs the suite in the background (`.ci/run &`, nohup, a non-interactive shell's job) starts it with
+# SIGINT ignored, and an ignored signal stays ignored across exec: every kit-like child a test stops with
+# SIGINT (Ctrl-C) would ignore it and the test would wait for ever. A handler here is reset to the default
+# disposition in every child at exec, so each starts as it would from a terminal (issue 25 item 14).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 KIT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = FIXTURES / "tinyext"

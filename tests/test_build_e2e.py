@@ -140,7 +140,7 @@ def test_ctrl_c_then_rerun_resumes(kit, find_links, shared_cache, tmp_path):
     assert (kit / "build" / "tiny-cu13.2" / "src" / "build" / "CMakeCache.txt").is_file()
     assert "# interrupted" in (kit / "build" / "tiny-cu13.2" / "logs" / "build.log").read_text()
 
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
     assert res.returncode == 0, res.stderr
     assert "tree: reused" in res.stdout
     assert len(list((kit / "dist").glob("tlkit_fixture_ext-1.0.0+*.whl"))) == 1
@@ -181,7 +181,7 @@ def test_sigkill_of_the_kit_leaves_no_build_process(kit, find_links, shared_cach
         watched = Watched(tree)
         try:
             os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.wait(timeout=BOUND)
             left = watched.alive_after(BOUND)
         finally:
             watched.close()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import process_tree
+from conftest import Lines, process_tree
 
 from tlkit.diagnose import proc
 from tlkit.diagnose.command import diagnose
@@ -20,6 +20,7 @@ from tlkit.diagnose.stacks import PTRACE_SCOPE
 from tlkit.diagnose.verdict import peer_wait, process_group
 
 FIX = Path(__file__).parent / "fixtures" / "diagnose"
+BOUND = 120.0  # on waiting for a fixture's line or exit: a broken fixture fails instead of hanging the suite
 
 
 @contextlib.contextmanager
@@ -28,8 +29,8 @@ def running(argv: list[str], ready: str | None, **kwargs) -> Iterator[subprocess
     starting with `ready`."""
     with process_tree(argv, stdout=subprocess.PIPE, **kwargs) as proc:
         if ready is not None:
-            line = proc.stdout.readline()
-            assert line.startswith(ready), f"{argv}: expected {ready!r}, got {line!r}"
+            lines = Lines(proc.stdout).until(ready, BOUND)
+            assert lines[0].startswith(ready), f"{argv}: expected {ready!r}, got {lines!r}"
         yield proc
 
 
@@ -119,7 +120,7 @@ def test_a_gpu_wait_may_be_a_collective_with_a_process_group_and_a_stall_before_
     with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE, env=env) as r1, \
             running(argv + ["0", "2", str(store)], "in all_reduce"), \
             running([sys.executable, str(FIX / "spin.py")], "spinning", env=env) as plain:
-        assert r1.stdout.readline().startswith("joined")
+        assert Lines(r1.stdout).until("joined", BOUND)[0].startswith("joined")
         _write_state(runtime, r1.pid, queued)
         _write_state(runtime, plain.pid, queued)
         observed = sample_tree([r1.pid, plain.pid], 0.2, native=False).observed
@@ -142,7 +143,7 @@ def test_a_rank_blocked_in_a_gloo_all_reduce_names_the_collective(tmp_path):
     with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE) as r1, \
             running(argv + ["0", "2", str(store)], "in all_reduce",
                     env={**os.environ, "TILELANG_RUNTIME_DIR": str(runtime)}) as r0:
-        assert r1.stdout.readline().startswith("joined")
+        assert Lines(r1.stdout).until("joined", BOUND)[0].startswith("joined")
         verdicts = diagnose([r0.pid, r1.pid], seconds=1.5)
         # gloo on CUDA tensors waits for the rank's own stream inside all_reduce (seen on the H200: the rank whose
         # kernel never finished was in all_reduce): the launch watchdog's kernel is named beside the collective
@@ -183,7 +184,7 @@ def test_a_process_that_exits_while_sampled_is_said_to_have_exited():
         def end_it(k: int, _n: int) -> None:
             if k == 1:  # after the first look: the process ends before the second
                 proc.stdin.close()
-                proc.wait()
+                proc.wait(timeout=BOUND)
 
         v = one(diagnose([proc.pid], seconds=0.5, on_sample=end_it), proc.pid)
     assert v.kind == "exited"

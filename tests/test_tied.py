@@ -35,7 +35,7 @@ def test_a_tied_command_ends_when_the_kit_is_killed():
         ready, _, _ = select.select([read_fd], [], [], BOUND)
         assert ready and os.read(read_fd, 2) == b"up"
         parent.send_signal(signal.SIGKILL)
-        parent.wait()
+        parent.wait(timeout=BOUND)
         # EOF once every holder of the write end is gone: the supervisor and the sleeping command too
         ready, _, _ = select.select([read_fd], [], [], BOUND)
         assert ready and os.read(read_fd, 1) == b"", "the tied command outlived the killed kit"
@@ -47,7 +47,7 @@ def test_a_tied_command_ends_when_the_kit_is_killed():
 
 def test_a_trash_folder_is_abandoned_only_when_its_deleter_is_gone(tmp_path):
     gone = subprocess.Popen(["true"])  # a PID that has just ended
-    gone.wait()
+    gone.wait(timeout=BOUND)
     assert _abandoned(tmp_path / f".trash-venv-{gone.pid}-123")
     assert not _abandoned(tmp_path / f".trash-venv-{os.getpid()}-123")
     assert _abandoned(tmp_path / ".trash-venv-nopid")
