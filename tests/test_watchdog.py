@@ -146,15 +146,18 @@ def test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit(tmp_path,
     except BaseException:
         kit.kill()
         raise
-    kit.send_signal(how)
-    kit.wait(timeout=60)
     try:
+        kit.send_signal(how)
+        kit.wait(timeout=60)
         gone: list[int] = []
         while len(gone) < len(fds):  # each pidfd turns readable when its process ends
             ready = select.select([fd for fd in fds if fd not in gone], [], [], 60)[0]
             assert ready, f"still running a minute after the kit ended: {pids}"
             gone += ready
     finally:
+        if kit.poll() is None:  # it ignored the signal: gone now, and its workers with it (parent-death signal)
+            kit.kill()
+            kit.wait(timeout=60)
         for fd in fds:
             os.close(fd)
 
