@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ GIT_NOTHING_IN_BACKGROUND = ("-c", "gc.auto=0", "-c", "maintenance.auto=false", 
 def _git(args: list[str], cwd: Path, what: str) -> str:
     cmd = ["git", *GIT_NOTHING_IN_BACKGROUND, "-c", "protocol.file.allow=always", "-c", "advice.detachedHead=false",
            *args]
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    res = supervise.run(cmd, cwd=cwd, capture_output=True, text=True)  # a fetch may run for minutes
     if res.returncode != 0:
         raise FetchError(f"{what} failed: git {' '.join(args)}\n{res.stderr.strip()}")
     return res.stdout
