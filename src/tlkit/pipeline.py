@@ -148,14 +148,14 @@ def build_wheel(opts: BuildOptions, log=print) -> Path:
     lock = private_tmp("tlkit-locks") / f"build-{key}.lock"
     with exclusive(lock, f"the build folder {plan.work}", wait=False) as lock_fd:
         try:
-            return _build(plan, opts, log, lock_fd)
+            return _build(plan, opts, log, lock, lock_fd)
         except OSError as exc:  # a full disk, an unwritable folder: the path and the reason, in one line
             if exc.filename is None:
                 raise
             raise KitError(f"{exc.filename}: {exc.strerror}") from exc
 
 
-def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
+def _build(plan: Plan, opts: BuildOptions, log, lock: Path, lock_fd: int) -> Path:
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
@@ -179,13 +179,13 @@ def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
     raw_dir, repaired_dir = plan.work / "wheel-raw", plan.work / "wheel-repaired"
     log_path = plan.work / "logs" / "build.log"
     try:
-        with removed_however_this_ends([raw_dir, repaired_dir], keep_fds=(lock_fd,)):
+        with removed_however_this_ends([raw_dir, repaired_dir], lock):
             # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
             # until the supervisor has ended this build's processes.
             raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
                             weights=plan.kit / "recipes" / "build-times" / f"{recipe.name}.toml")
             repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path,
-                                    env)
+                                    env, keep_fds=(lock_fd,))
             final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
                                    pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
                                    provenance=provenance(recipe, plan.series, toolchain, plan.label))

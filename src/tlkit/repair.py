@@ -24,8 +24,9 @@ def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
 
 
 def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str, ...] | list[str], out_dir: Path,
-                 log_path: Path, env: dict[str, str]) -> Path:
-    """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path.
+                 log_path: Path, env: dict[str, str], keep_fds: tuple[int, ...] = ()) -> Path:
+    """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path. `keep_fds`:
+    held by auditwheel's supervisor until auditwheel has ended (the build lock: see leftovers.py).
 
     platform "auto" takes the most compatible manylinux tag the build machine's glibc and libstdc++ allow
     (a build on Debian 12 cannot honestly claim the manylinux_2_28 that a manylinux container gives)."""
@@ -36,7 +37,7 @@ def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str,
     for pattern in exclude:
         cmd += ["--exclude", pattern]
     cmd.append(str(wheel))
-    res = supervise.run(cmd, capture_output=True, text=True, env=env)
+    res = supervise.run(cmd, capture_output=True, text=True, env=env, pass_fds=keep_fds)
     with open(log_path, "a", encoding="utf-8") as logf:
         logf.write(redact(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}"))
     if res.returncode != 0:
