@@ -1,5 +1,7 @@
 """Thin wiring only: each session installs the kit and calls `python -m tlkit <command>`."""
 
+import os
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -11,25 +13,42 @@ def _kit(session: nox.Session) -> None:
     session.install("-q", "-e", ".")
 
 
+def _tlkit(session: nox.Session, *args: str, **kwargs) -> None:
+    """`python -m tlkit ARGS`, which ends with this nox process however nox ends (TLKIT_PARENT_PID: a CI
+    runner's SIGTERM or SIGKILL to nox). A `--cache-remote URL` moves into $TLKIT_CACHE_REMOTE so that nox's
+    echo of the command line does not show the credentials it may hold."""
+    env = {"TLKIT_PARENT_PID": str(os.getpid())}
+    args = list(args)
+    for i, arg in enumerate(args):
+        if arg == "--cache-remote" and i + 1 < len(args):
+            env["TLKIT_CACHE_REMOTE"] = args.pop(i + 1)
+            args.pop(i)
+            break
+        if arg.startswith("--cache-remote="):
+            env["TLKIT_CACHE_REMOTE"] = args.pop(i).partition("=")[2]
+            break
+    session.run("python", "-m", "tlkit", *args, env=env, **kwargs)
+
+
 @nox.session(name="build-wheel")
 def build_wheel(session: nox.Session) -> None:
     """Fetch, patch and build the recipe's wheel into dist/ (-- --recipe/--cuda/--jobs/--clean)."""
     _kit(session)
-    session.run("python", "-m", "tlkit", "build-wheel", *session.posargs)
+    _tlkit(session, "build-wheel", *session.posargs)
 
 
 @nox.session(name="patches-check")
 def patches_check(session: nox.Session) -> None:
     """Report per patch: applies / already upstream / conflicts, on a scratch copy of the pinned source."""
     _kit(session)
-    session.run("python", "-m", "tlkit", "patches-check", *session.posargs)
+    _tlkit(session, "patches-check", *session.posargs)
 
 
 @nox.session(name="verify-sm120")
 def verify_sm120(session: nox.Session) -> None:
     """Compile every DeepSeek-V4-Flash kernel variant for sm_120, sm_120a, sm_121, sm_121a, bounded; report."""
     _kit(session)
-    session.run("python", "-m", "tlkit", "verify-sm120", *session.posargs)
+    _tlkit(session, "verify-sm120", *session.posargs)
 
 
 @nox.session(name="stock-sources")
@@ -38,7 +57,7 @@ def stock_sources(session: nox.Session) -> None:
     _kit(session)
     version = session.posargs[0] if session.posargs else "0.1.14"
     # Exit 1 is verify's verdict on the variants that do not fit sm_120; the sources are saved either way.
-    session.run("python", "-m", "tlkit", "verify-sm120", "--pypi", version, "--save-sources",
+    _tlkit(session, "verify-sm120", "--pypi", version, "--save-sources",
                 f"tests/data/stock-sources/{version}", "--reports", f"build/stock-sources-reports/{version}",
                 success_codes=[0, 1])
 
@@ -47,14 +66,14 @@ def stock_sources(session: nox.Session) -> None:
 def verify_gpu(session: nox.Session) -> None:
     """Run every kernel variant on the GPU present against PyTorch, under a device-hang watchdog; time it."""
     _kit(session)
-    session.run("python", "-m", "tlkit", "verify-gpu", *session.posargs)
+    _tlkit(session, "verify-gpu", *session.posargs)
 
 
 @nox.session
 def doctor(session: nox.Session) -> None:
     """GPU, driver vs toolkit, shared memory, package versions, TileLang's auto target (-- --python PY)."""
     _kit(session)
-    session.run("python", "-m", "tlkit", "doctor", *session.posargs)
+    _tlkit(session, "doctor", *session.posargs)
 
 
 @nox.session
@@ -62,7 +81,7 @@ def diagnose(session: nox.Session) -> None:
     """Say where running processes are stuck: -- PID [PID ...] (each with its descendants; torchrun's PID
     covers every rank)."""
     _kit(session)
-    session.run("python", "-m", "tlkit", "diagnose", *session.posargs)
+    _tlkit(session, "diagnose", *session.posargs)
 
 
 @nox.session

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import queue
+import select
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,13 @@ from tlkit.diagnose.proc import descendants
 from tlkit.paths import cache_root
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify.venv import create_venv
+
+# A shell that runs the suite in the background (`.ci/run &`, nohup, a non-interactive shell's job) starts it with
+# SIGINT ignored, and an ignored signal stays ignored across exec: every kit-like child a test stops with
+# SIGINT (Ctrl-C) would ignore it and the test would wait for ever. A handler here is reset to the default
+# disposition in every child at exec, so each starts as it would from a terminal (issue 25 item 14).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 KIT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -128,6 +136,41 @@ def process_tree(argv: list[str], **popen_kwargs) -> Iterator[subprocess.Popen]:
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+class Watched:
+    """A pidfd for each of `pids` (those still there), opened now: which of them is still alive later is then
+    known for certain, whatever PIDs are reused meanwhile and whoever their parent has become."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.fds: dict[int, int] = {}
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                self.fds[pid] = os.pidfd_open(pid)
+
+    def alive_after(self, bound: float) -> list[int]:
+        """Wait until every watched process has ended, at most `bound` s (a pidfd is readable once its process
+        has ended); return those still alive (empty: all ended)."""
+        end = time.monotonic() + bound
+        while self.fds and (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select(list(self.fds.values()), [], [], left)
+            for pid, fd in list(self.fds.items()):
+                if fd in ready:
+                    os.close(fd)
+                    del self.fds[pid]
+        return sorted(self.fds)
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def git(cwd: Path, *args: str) -> str:

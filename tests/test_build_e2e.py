@@ -8,13 +8,14 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import TINY, make_sdist, process_tree, write_recipe
+from conftest import KIT, TINY, Watched, cmdline, make_sdist, process_tree, write_recipe
 
 from tlkit.diagnose.proc import descendants
 from tlkit.errors import FetchError
@@ -139,7 +140,7 @@ def test_ctrl_c_then_rerun_resumes(kit, find_links, shared_cache, tmp_path):
     assert (kit / "build" / "tiny-cu13.2" / "src" / "build" / "CMakeCache.txt").is_file()
     assert "# interrupted" in (kit / "build" / "tiny-cu13.2" / "logs" / "build.log").read_text()
 
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
     assert res.returncode == 0, res.stderr
     assert "tree: reused" in res.stdout
     assert len(list((kit / "dist").glob("tlkit_fixture_ext-1.0.0+*.whl"))) == 1
@@ -161,26 +162,91 @@ def test_sigterm_or_sighup_to_the_kit_stops_the_build_as_ctrl_c_does(kit, find_l
     assert f"stopped by {signal.Signals(sig).name}: the build folder is kept" in err
 
 
+BOUND = 120.0  # a bound on a wait for processes to end, so that a broken run fails instead of hanging
+
+
 def test_sigkill_of_the_kit_leaves_no_build_process(kit, find_links, shared_cache, tmp_path):
     """However the kit dies: its build supervisor (a child subreaper with a parent-death signal) ends every
-    process of the build, and exits only when none is left."""
+    process of the build, and exits only when none is left; the watcher removes wheel-raw/ and
+    wheel-repaired/ (issue 25 item 3)."""
     cmd = _tiny_build_cmd(kit, find_links)
     env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache)}
     fifo = tmp_path / "hold"
+    work = kit / "build" / "tiny-cu13.2"
     with held_build(cmd, env, fifo) as proc:
-        supervisors = [pid for pid in descendants(proc.pid)
-                       if b"tlkit.supervise" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert len(supervisors) == 1, supervisors
-        pidfd = os.pidfd_open(supervisors[0])
+        tree = descendants(proc.pid)
+        assert len([pid for pid in tree if b"tlkit.supervise" in cmdline(pid)]) == 1, tree
+        assert len([pid for pid in tree if b"tlkit.leftovers" in cmdline(pid)]) == 1, tree
+        assert (work / "wheel-raw").is_dir()
+        watched = Watched(tree)
         try:
             os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            ready, _, _ = select.select([pidfd], [], [], 120)  # readable when the supervisor has exited
+            proc.wait(timeout=BOUND)
+            left = watched.alive_after(BOUND)
         finally:
-            os.close(pidfd)
-        assert ready, "the build supervisor did not end after the kit was killed"
+            watched.close()
         outlived = _release(fifo)
+    assert not left, f"processes of the build outlived the killed kit: {left}"
     assert not outlived, "the blocked build step outlived the killed kit"
+    assert not (work / "wheel-raw").exists() and not (work / "wheel-repaired").exists()
+
+
+def _nox_build_cmd(cmd: list[str], tmp_path: Path) -> list[str]:
+    """`nox -s build-wheel -- ARGS` with the kit's noxfile, in this interpreter (the test environment has the
+    kit installed: no venv, no install)."""
+    return [sys.executable, "-m", "nox", "--noxfile", str(KIT / "noxfile.py"), "--envdir", str(tmp_path / "nox"),
+            "--no-venv", "--no-install", "-s", "build-wheel", "--", *cmd[cmd.index("build-wheel") + 1:]]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_signal_to_nox_ends_the_kit_and_its_whole_build(kit, find_links, shared_cache, tmp_path, sig):
+    """Issue 25 item 1: a CI runner that times out signals the top process, nox; the kit (nox's child) and
+    every process of its build must end with it, however nox ends."""
+    cmd = _nox_build_cmd(_tiny_build_cmd(kit, find_links), tmp_path)
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(shared_cache),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    fifo = tmp_path / "hold"
+    with held_build(cmd, env, fifo) as proc:
+        tree = descendants(proc.pid)
+        assert any(b"tlkit\0build-wheel" in cmdline(pid) for pid in tree), "nox did not start the kit"
+        watched = Watched(tree)
+        try:
+            os.kill(proc.pid, sig)
+            proc.wait(timeout=BOUND)
+            left = watched.alive_after(BOUND)
+        finally:
+            watched.close()
+        outlived = _release(fifo)
+    assert not left, f"processes outlived nox: {[cmdline(p)[:80] for p in left]}"
+    assert not outlived, "the blocked build step outlived nox"
+
+
+def test_sigterm_to_the_kit_during_the_sdist_fetch_ends_pip(kit, find_links, tmp_path):
+    """Issue 25 item 2: SIGTERM while `pip download` waits on the index (a real server on loopback that
+    accepts and never answers): pip ends with the kit, and no partial cache entry is left."""
+    cmd = _tiny_build_cmd(kit, find_links)
+    cache = tmp_path / "cache"
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        env = {**{k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}, "TLKIT_ROOT": str(kit),
+               "TLKIT_CACHE_DIR": str(cache), "PIP_INDEX_URL": f"http://127.0.0.1:{server.getsockname()[1]}/simple/",
+               "PIP_RETRIES": "0", "PIP_TIMEOUT": "600"}
+        with process_tree(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            ready, _, _ = select.select([server], [], [], 600)  # a bound, not a delay: pip's request arrives
+            assert ready, "pip never asked the index"
+            conn, _ = server.accept()
+            with conn:
+                tree = descendants(proc.pid)
+                assert any(b"pip\0download" in cmdline(pid) for pid in tree), tree
+                watched = Watched(tree)
+                try:
+                    proc.send_signal(signal.SIGTERM)
+                    _, err = proc.communicate(timeout=BOUND)
+                    left = watched.alive_after(BOUND)
+                finally:
+                    watched.close()
+    assert not left, f"processes outlived the stopped kit: {[cmdline(p)[:80] for p in left]}"
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert not (cache / "sources").exists() or not list((cache / "sources").rglob("*.tar.gz"))
 
 
 def test_a_second_build_of_the_same_recipe_is_refused_naming_the_first(kit, find_links, shared_cache, tmp_path):

@@ -179,6 +179,8 @@ def test_a_remote_that_is_down_or_refuses_writes_gives_one_warning_and_a_local_b
     assert len(warnings) == 1, said
     assert warnings[0].startswith(f"warning: the remote compile cache {url} cannot be written (")
     assert warnings[0].endswith("); building with the local cache only")
+    # said before any set-up (issue 25 item 12), not after the fetch, toolchain and build venv
+    assert said.index(warnings[0]) < next(i for i, line in enumerate(said) if line.startswith("toolchain: "))
     assert summary(said) == MISS  # compiled, and cached locally (a local hit: the first test)
     assert wheel.is_file()
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import process_tree
+from conftest import Lines, process_tree
 
 from tlkit.diagnose import proc
 from tlkit.diagnose.command import diagnose
@@ -20,6 +20,7 @@ from tlkit.diagnose.stacks import PTRACE_SCOPE
 from tlkit.diagnose.verdict import peer_wait, process_group
 
 FIX = Path(__file__).parent / "fixtures" / "diagnose"
+BOUND = 120.0  # on waiting for a fixture's line or exit: a broken fixture fails instead of hanging the suite
 
 
 @contextlib.contextmanager
@@ -28,8 +29,8 @@ def running(argv: list[str], ready: str | None, **kwargs) -> Iterator[subprocess
     starting with `ready`."""
     with process_tree(argv, stdout=subprocess.PIPE, **kwargs) as proc:
         if ready is not None:
-            line = proc.stdout.readline()
-            assert line.startswith(ready), f"{argv}: expected {ready!r}, got {line!r}"
+            lines = Lines(proc.stdout).until(ready, BOUND)
+            assert lines[0].startswith(ready), f"{argv}: expected {ready!r}, got {lines!r}"
         yield proc
 
 
@@ -122,7 +123,7 @@ def test_a_gpu_wait_may_be_a_collective_with_a_process_group_and_a_stall_before_
     with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE, env=env) as r1, \
             running(argv + ["0", "2", str(store)], "in all_reduce"), \
             running([sys.executable, str(FIX / "spin.py")], "spinning", env=env) as plain:
-        assert r1.stdout.readline().startswith("joined")
+        assert Lines(r1.stdout).until("joined", BOUND)[0].startswith("joined")
         _write_state(runtime, r1.pid, "foreign")
         _write_state(runtime, plain.pid, "foreign")
         observed = sample_tree([r1.pid, plain.pid], 0.2, native=False).observed
@@ -148,7 +149,7 @@ def test_a_rank_blocked_in_a_gloo_all_reduce_names_the_collective(tmp_path):
     with running(argv + ["1", "2", str(store)], None, stdin=subprocess.PIPE) as r1, \
             running(argv + ["0", "2", str(store)], "in all_reduce",
                     env={**os.environ, "TILELANG_RUNTIME_DIR": str(runtime)}) as r0:
-        assert r1.stdout.readline().startswith("joined")
+        assert Lines(r1.stdout).until("joined", BOUND)[0].startswith("joined")
         verdicts = diagnose([r0.pid, r1.pid], seconds=1.5)
         # gloo on CUDA tensors waits for the rank's own stream inside all_reduce (seen on the H200: the rank whose
         # kernel never finished was in all_reduce): the launch watchdog's kernel is named beside the collective
@@ -200,7 +201,7 @@ def test_a_process_that_exits_while_sampled_is_said_to_have_exited():
         def end_it(k: int, _n: int) -> None:
             if k == 1:  # after the first look: the process ends before the second
                 proc.stdin.close()
-                proc.wait()
+                proc.wait(timeout=BOUND)
 
         v = one(diagnose([proc.pid], seconds=0.5, on_sample=end_it), proc.pid)
     assert v.kind == "exited"
@@ -243,7 +244,29 @@ def test_a_process_that_is_not_python_gets_one_line_naming_it():
     assert run.returncode == 0, run.stderr  # only a PID that does not exist makes it 2
     assert v["kind"] == "not-python" and v["progressing"] is None, v
     line = f"PID {p.pid} (cat): not a Python process (cat); 0% CPU, state S"
-    assert run.stderr.splitlines()[1:2] == [line], run.stderr  # after the progress line, before the evidence
+    assert run.stderr.splitlines()[1:] == [line], run.stderr  # after the progress line; one line (issue 25 item 13)
+    assert any(e.startswith("state S") for e in v["evidence"])  # the evidence stays in the JSON
+
+
+def test_diagnosing_its_own_shell_leaves_out_itself_and_its_ancestors():
+    """Issue 25 item 13: `diagnose $$` listed diagnose itself (and called it STUCK); the shell, diagnose and
+    the py-spy it starts are left out, the shell's other child is diagnosed."""
+    script = (f'sleep 600 & echo $! >&2; "{sys.executable}" -m tlkit diagnose $$ --seconds 0.3 --json -; '
+              'code=$?; kill $!; exit $code')
+    with process_tree(["sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as shell:
+        out, err = shell.communicate(timeout=300)
+    sleeper = int(err.splitlines()[0])
+    assert shell.returncode == 0, err
+    assert [(v["pid"], v["kind"]) for v in json.loads(out)] == [(sleeper, "not-python")], out
+
+
+def test_pid_1_or_a_tree_too_large_is_refused_in_one_line_before_any_sampling():
+    run = subprocess.run([sys.executable, "-m", "tlkit", "diagnose", "1"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and not run.stdout
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith("tlkit: error: PID 1 heads ") and "(the whole machine)" in run.stderr
+    assert "pass --all" in run.stderr
 
 
 def test_an_attach_that_ptrace_refuses_is_one_line_saying_how_to_allow_it():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +158,59 @@ def test_a_patch_touching_a_file_the_build_rewrites_is_refused(tmp_path, source,
     assert ".git_commit.txt is rewritten by every build" in outcomes[1].detail
     with pytest.raises(PatchError, match=f"patch 2/2 {NAMES[1]} \\(touches build output\\)"):
         prepare_tree(tmp_path / "w" / "src", source, series, EPOCH, log=lambda *_: None)
+
+
+# Prepares a tree as a child subreaper: a process git detaches (`git gc --auto`) is re-parented to it, and it
+# reaps and counts every such orphan before it exits (wait() returns each; ECHILD when none is left).
+SUBREAPER_PREPARE = """
+import ctypes, os, sys
+from pathlib import Path
+assert ctypes.CDLL(None).prctl(36, 1) == 0  # PR_SET_CHILD_SUBREAPER
+from tlkit.series import load_series
+from tlkit.sources import FetchedSource
+from tlkit.tree import prepare_tree
+archive, sha, patches, dest = sys.argv[1:5]
+names = sorted(p.name for p in (Path(patches) / "tinyext").glob("*.patch"))
+prepare_tree(Path(dest), FetchedSource(f"sha256:{sha}", archive=Path(archive)),
+             load_series(Path(patches), "tinyext", names), int(sys.argv[5]), log=lambda *_: None)
+orphans = 0
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+    orphans += 1
+print(orphans)
+"""
+
+
+def _blobs_in_folder_17(count: int) -> dict[str, bytes]:
+    """Files whose git blob ids start with 17: `git gc --auto` estimates the loose objects from that folder."""
+    found, i = {}, 0
+    while len(found) < count:
+        data = f"pad {i}\n".encode()
+        if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest().startswith("17"):
+            found[f"pad/{len(found)}.txt"] = data
+        i += 1
+    return found
+
+
+def test_preparing_a_tree_leaves_no_git_process_behind(tmp_path, patches):
+    """Issue 25 item 3: a commit on a tree with many loose objects starts `git gc --auto`, which detaches and
+    outlives the kit. With the user's gc.auto at 1 and four loose objects in objects/17, a git of the kit
+    that allowed it would leave an orphan here; the kit's git runs with gc.auto=0 and no maintenance."""
+    src = tmp_path / "tiny"
+    shutil.copytree(TINY, src)
+    for rel, data in _blobs_in_folder_17(4).items():
+        (src / rel).parent.mkdir(exist_ok=True)
+        (src / rel).write_bytes(data)
+    archive, sha = make_sdist(src, tmp_path / "sdist")
+    config = tmp_path / "gitconfig"
+    config.write_text("[gc]\n\tauto = 1\n\tautoDetach = true\n[maintenance]\n\tauto = true\n")
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": str(config), "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    res = subprocess.run([sys.executable, "-c", SUBREAPER_PREPARE, str(archive), sha, str(patches),
+                          str(tmp_path / "w" / "src"), str(EPOCH)], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "0", "git left a background process (gc/maintenance) behind"
+    assert not list((tmp_path / "w" / "src" / ".git" / "objects" / "pack").glob("*.pack"))  # no gc ran at all

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tlkit import supervise
 from tlkit.verify.venv import _abandoned
 
 KIT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ def test_a_tied_command_ends_when_the_kit_is_killed():
         ready, _, _ = select.select([read_fd], [], [], BOUND)
         assert ready and os.read(read_fd, 2) == b"up"
         parent.send_signal(signal.SIGKILL)
-        parent.wait()
+        parent.wait(timeout=BOUND)
         # EOF once every holder of the write end is gone: the supervisor and the sleeping command too
         ready, _, _ = select.select([read_fd], [], [], BOUND)
         assert ready and os.read(read_fd, 1) == b"", "the tied command outlived the killed kit"
@@ -46,7 +47,89 @@ def test_a_tied_command_ends_when_the_kit_is_killed():
 
 def test_a_trash_folder_is_abandoned_only_when_its_deleter_is_gone(tmp_path):
     gone = subprocess.Popen(["true"])  # a PID that has just ended
-    gone.wait()
+    gone.wait(timeout=BOUND)
     assert _abandoned(tmp_path / f".trash-venv-{gone.pid}-123")
     assert not _abandoned(tmp_path / f".trash-venv-{os.getpid()}-123")
     assert _abandoned(tmp_path / ".trash-venv-nopid")
+
+
+def test_a_tied_command_starts_with_default_signal_dispositions():
+    """Issue 25 item 4: Python ignores SIGPIPE and SIGXFSZ, a background shell SIGINT; a command under the
+    supervisor must see none of that (ninja would not stop on SIGINT, a pipe reader would not end)."""
+    res = supervise.run(["grep", "^SigIgn:", "/proc/self/status"], capture_output=True, text=True, timeout=BOUND,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["SigIgn:", "0000000000000000"]
+
+
+# The "kit" starts a tied command from a thread that then ends: the command must live on (the parent-death
+# signal is bound to the thread that forked), and answer on its stdin after the thread is gone.
+THREAD_PARENT = """
+import os, subprocess, sys, threading
+from tlkit.supervise import tied
+box = {}
+def start():
+    box["tid"] = threading.get_native_id()
+    box["proc"] = subprocess.Popen(tied(["sh", "-c", "echo up; read line; echo still $line"]),
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert box["proc"].stdout.readline() == "up\\n"
+t = threading.Thread(target=start)
+t.start()
+t.join()
+import time
+end = time.monotonic() + 60
+while os.path.exists(f"/proc/self/task/{box['tid']}") and time.monotonic() < end:
+    time.sleep(0.01)  # polling, bounded: the thread is gone from the process table, its exit signals were sent
+assert not os.path.exists(f"/proc/self/task/{box['tid']}")
+out, _ = box["proc"].communicate("here\\n", timeout=60)
+print(out.strip(), box["proc"].returncode)
+"""
+
+
+def test_a_tied_command_outlives_the_thread_that_started_it_but_not_the_process():
+    """Issue 25 item 5: the parent-death signal fires when the forking thread ends; the supervisor must
+    tell that from the parent's death (it stays the parent: getppid) and keep the command running."""
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
+    res = subprocess.run([sys.executable, "-c", THREAD_PARENT], env=env, capture_output=True, text=True,
+                         timeout=BOUND)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "still here 0"
+
+
+# The "kit": build-wheel's SIGTERM handling (a stop raised as an exception) around supervise.run of a command
+# that says it is up, starts a child of its own and waits: subprocess.run used to SIGKILL the supervisor.
+STOPPED_PARENT = """
+import signal, sys
+from tlkit import supervise
+from tlkit.cli import Terminated, _terminate
+signal.signal(signal.SIGTERM, _terminate)
+fd = int(sys.argv[1])
+child = ("import os, subprocess, sys, time; fd = int(sys.argv[1]); "
+         "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], pass_fds=[fd]); "
+         "os.write(fd, b'up'); time.sleep(600)")
+try:
+    supervise.run([sys.executable, "-c", child, str(fd)], pass_fds=[fd])
+except Terminated:
+    sys.exit(143)
+"""
+
+
+def test_sigterm_to_the_kit_during_a_tied_step_ends_the_command_and_its_children():
+    """Issue 25 item 2: SIGTERM to the kit during a pip-like step: the command and the child it started end
+    (the supervisor is stopped and waited for, not SIGKILLed after 0.25 s leaving its tree to init)."""
+    read_fd, write_fd = os.pipe()
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
+    parent = subprocess.Popen([sys.executable, "-c", STOPPED_PARENT, str(write_fd)], pass_fds=[write_fd], env=env)
+    os.close(write_fd)
+    try:
+        ready, _, _ = select.select([read_fd], [], [], BOUND)
+        assert ready and os.read(read_fd, 2) == b"up"
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=BOUND) == 143
+        # EOF once every holder of the write end is gone: the supervisor, the command and its child
+        ready, _, _ = select.select([read_fd], [], [], BOUND)
+        assert ready and os.read(read_fd, 1) == b"", "the tied command outlived the stopped kit"
+    finally:
+        os.close(read_fd)
+        if parent.poll() is None:
+            parent.kill()

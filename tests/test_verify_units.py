@@ -24,7 +24,7 @@ from tlkit.verify.report import (
     write_reports,
 )
 from tlkit.verify.smem import base_arch, check, limit_for, load_limits, nvcc_reserved
-from tlkit.verify.subject.compiled import normalized_source
+from tlkit.verify.subject.compiled import first_error_line, normalized_source
 from tlkit.verify.variants import Variant, load_variants
 from tlkit.verify.watchdog import Run, innermost_frames, split_log, warnings_in
 
@@ -253,9 +253,17 @@ def test_log_parsing():
     (["verify-sm120", "--bound", "inf"], "--bound inf: "),
     (["verify-sm120", "--bound", "0"], "--bound 0: "),
     (["verify-sm120", "--jobs", "0"], "--jobs 0: "),
+    # issue 25 item 12: each was a traceback, or a per-variant worker crash, or never checked
+    (["verify-sm120", "--world-sizes", "abc"], "--world-sizes 'abc': comma-separated whole numbers"),
+    (["verify-sm120", "--targets", "sm_120,sm_999"], "--targets sm_999: not a CUDA architecture"),
+    (["verify-sm120", "--kernels", "{tmp}/bad_kernels.py"], "--kernels {tmp}/bad_kernels.py:2: "),
+    (["doctor", "--python", "/nonexistent/python"], "--python /nonexistent/python: No such file or directory"),
+    (["build-wheel", "--recipe", "{tmp}"], "{tmp}: [-] is a folder, not a TOML file"),
 ])
 def test_a_bad_verify_option_is_one_line_naming_it(argv, named, tmp_path):
     """verify-gpu checks for a GPU first; its --bound and --launch-bound go through the same `seconds`."""
+    (tmp_path / "bad_kernels.py").write_text("import os\ndef kernel(:\n    pass\n")
+    argv, named = [a.format(tmp=tmp_path) for a in argv], named.format(tmp=tmp_path)
     res = subprocess.run([sys.executable, "-m", "tlkit", *argv], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.startswith(f"tlkit: error: {named}")
     assert res.stderr.count("\n") == 1 and not res.stdout
@@ -310,3 +318,12 @@ def test_patch_0001_and_verify_sm120_hold_kernels_to_the_same_limits():
     table = {int(arch[3:]): limit for arch, limit in load_limits(LIMITS).items()}
     assert len(in_patch) >= 13 and set(in_patch) - set(table) == {101} and set(table) <= set(in_patch)
     assert {cc: in_patch[cc] for cc in table} == table
+
+
+def test_the_error_line_of_a_failed_compile_is_the_compilers_not_a_banner():
+    """Issue 25 item 12: nvcc's real complaint came 195 lines below a banner and preprocessor output."""
+    noise = "\n".join(f'# {i} "/tmp/tvm_kernel.cu"' for i in range(195))
+    exc = RuntimeError(f"Compilation error:\n{noise}\nnvcc fatal   : Unsupported gpu architecture 'sm_999'\n")
+    assert first_error_line(exc) == "nvcc fatal   : Unsupported gpu architecture 'sm_999'"
+    exc = RuntimeError("Compilation error:\n/tmp/k.cu(12): error: identifier \"__fadd2_rn\" is undefined\n1 error")
+    assert first_error_line(exc) == '/tmp/k.cu(12): error: identifier "__fadd2_rn" is undefined'

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import Lines
 
 from tlkit.verify.sm120 import Job, RunContext
 from tlkit.verify.variants import Variant
@@ -140,20 +141,23 @@ def test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit(tmp_path,
     kit = subprocess.Popen([sys.executable, str(FAKE.parent / "fake_kit.py"), str(tmp_path)], stdout=subprocess.PIPE,
                            text=True)
     try:
-        pids = json.loads(kit.stdout.readline())
+        pids = json.loads(Lines(kit.stdout).until("{", START_BOUND)[-1])
         fds = [os.pidfd_open(pids[name]) for name in ("server", "child", "helper")]
     except BaseException:
         kit.kill()
         raise
-    kit.send_signal(how)
-    kit.wait()
     try:
+        kit.send_signal(how)
+        kit.wait(timeout=60)
         gone: list[int] = []
         while len(gone) < len(fds):  # each pidfd turns readable when its process ends
             ready = select.select([fd for fd in fds if fd not in gone], [], [], 60)[0]
             assert ready, f"still running a minute after the kit ended: {pids}"
             gone += ready
     finally:
+        if kit.poll() is None:  # it ignored the signal: gone now, and its workers with it (parent-death signal)
+            kit.kill()
+            kit.wait(timeout=60)
         for fd in fds:
             os.close(fd)
 
@@ -193,9 +197,10 @@ def test_ctrl_c_in_verify_gpu_kills_the_running_compiles_and_starts_no_queued_on
     try:
         for _ in range(2):  # both job slots busy
             conn, _ = listener.accept()
+            conn.settimeout(START_BOUND)  # the worker sends its PID at once; a bound, not a delay
             fds.append(os.pidfd_open(int(conn.makefile().readline())))
         kit.send_signal(signal.SIGINT)
-        assert kit.wait() != 0 and "KeyboardInterrupt" in kit.stderr.read()
+        assert kit.wait(timeout=START_BOUND) != 0 and "KeyboardInterrupt" in kit.stderr.read()
         assert select.select(fds, [], [], 60)[0] == fds  # those workers ended
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):  # and no queued compile started

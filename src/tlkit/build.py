@@ -3,16 +3,15 @@ and the full log under the build folder."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tlkit.errors import BuildError
 from tlkit.progress import Progress, fmt_seconds, load_cost_model
+from tlkit.redact import redact
+from tlkit.supervise import stop, tied
 from tlkit.toolchain import Toolchain
 
 GIB = 1 << 30
@@ -71,24 +70,24 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
     progress = Progress(model=model)
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as logf:
-        logf.write(f"# cwd: {tree}\n# cmd: {' '.join(cmd)}\n")
+        logf.write(redact(f"# cwd: {tree}\n# cmd: {' '.join(cmd)}\n"))
         logged = ("CUDA", "WITH_PIP", "CMAKE", "USE_", "NO_", "SOURCE", "SKBUILD")
         for key in sorted(k for k in env if k.startswith(logged)):
-            logf.write(f"# env {key}={env[key]}\n")
+            logf.write(redact(f"# env {key}={env[key]}\n"))
         logf.flush()
-        # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build (stop_build). Under the
+        # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build (supervise.stop). Under the
         # supervisor, no process of the build outlives this one, however this one ends.
-        supervised = [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(STOP_GRACE_SECONDS), "--", *cmd]
+        supervised = tied(cmd, STOP_GRACE_SECONDS)
         proc = subprocess.Popen(supervised, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, errors="replace", bufsize=1, start_new_session=True, pass_fds=keep_fds)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
-                logf.write(line)
+                logf.write(redact(line))
                 progress.feed(line)
             code = proc.wait()
         except KeyboardInterrupt:
-            stop_build(proc)
+            stop(proc)  # the supervisor ends every process of the build (SIGINT, SIGKILL after the grace)
             logf.write("\n# interrupted\n")
             progress.close()
             raise
@@ -104,16 +103,3 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
     log(f"build: done in {fmt_seconds(time.monotonic() - start)}: {wheels[0].name}")
     return wheels[0]
 
-
-def stop_build(proc: subprocess.Popen) -> None:
-    """Stop the build: its supervisor sends SIGINT to every process of the build, SIGKILL to what is left
-    after STOP_GRACE_SECONDS, and exits when none is left (supervise.py)."""
-    stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-    before = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}  # a second signal must not cut the wait
-    try:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGINT)
-        proc.wait()
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+from tlkit import supervise
 from tlkit.cacheentry import is_ready, mark_ready
 from tlkit.errors import KitError
 from tlkit.locks import exclusive
-from tlkit.supervise import tied
 
 
 def buildenv_key(requires: tuple[str, ...] | list[str]) -> str:
@@ -28,9 +27,9 @@ def make_venv(env: Path, requirements: list[str] | tuple[str, ...]) -> None:
         shutil.rmtree(env)
     env.parent.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(tied([sys.executable, "-m", "venv", str(env)]), check=True, capture_output=True, text=True)
-        res = subprocess.run(tied([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                                   "--disable-pip-version-check", *requirements]), capture_output=True, text=True)
+        supervise.run([sys.executable, "-m", "venv", str(env)], check=True, capture_output=True, text=True)
+        res = supervise.run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                             "--disable-pip-version-check", *requirements], capture_output=True, text=True)
         if res.returncode != 0:
             raise KitError(f"installing {' '.join(requirements)} into {env} failed:\n{res.stderr.strip()[-3000:]}")
     except BaseException:

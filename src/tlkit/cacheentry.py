@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tlkit.redact import redact
+
 READY = ".tlkit-ready"
 
 
@@ -17,6 +19,7 @@ def is_ready(entry: Path) -> bool:
 
 
 def mark_ready(entry: Path, text: str) -> None:
+    text = redact(text)  # a git URL or an index URL may carry credentials
     (entry / READY).write_text(text if text.endswith("\n") else text + "\n")
 
 

@@ -74,7 +74,31 @@ def cmd_patches_check(args: argparse.Namespace) -> int:
     return 1 if any(o.status in FAILED for o in outcomes) else 0
 
 
+PARENT_ENV = "TLKIT_PARENT_PID"  # set by the noxfile: the kit ends with nox however nox ends
+
+
+def end_with_launcher() -> None:
+    """Have the kernel send SIGTERM (handled as a stop) to this process when the launcher named by
+    $TLKIT_PARENT_PID dies, SIGKILL included. Not set (a shell, nohup): nothing changes. The variable is
+    consumed, so that the kit's own children do not take the kit for their launcher."""
+    import os
+    import signal
+
+    from tlkit.verify.subject.protocol import die_with_parent
+
+    value = os.environ.pop(PARENT_ENV, "")
+    if not value:
+        return
+    if not value.isdigit():
+        raise KitError(f"${PARENT_ENV}={value!r} is not a PID")
+    if not die_with_parent(int(value), signal.SIGTERM):  # the launcher died before the signal was armed
+        raise KitError(f"the launcher (pid {value}, ${PARENT_ENV}) has already ended")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from tlkit.redact import redact_streams
+
+    redact_streams()
     parser = argparse.ArgumentParser(prog="tlkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-wheel", help="build the recipe's patched wheel into dist/")
@@ -95,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     add_outdated_parser(sub)
     args = parser.parse_args(argv)
     try:
+        end_with_launcher()
         return args.func(args)
     except KitError as exc:
         print(f"tlkit: error: {exc}", file=sys.stderr)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import re
 import shlex
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.errors import KitError
+from tlkit.redact import redact
 
 REMOTE_ENV = "TLKIT_CACHE_REMOTE"
 REMOTE_SCHEMES = ("file", "http", "redis")
@@ -82,12 +82,6 @@ def storage_url(value: str) -> str:
     `|` for a space)."""
     words = value.replace("|", " ").split()
     return words[0] if words else ""
-
-
-def redact(value: str) -> str:
-    """The setting as logs may show it: no password, no bearer token."""
-    value = re.sub(r"(://[^/@:\s|]*:)[^/@\s|]*@", r"\1***@", value)
-    return re.sub(r"(@bearer-token=)\S+", r"\1***", value)
 
 
 def check_remote_url(value: str, setting: str) -> str:

@@ -34,7 +34,10 @@ def default_python() -> str:
 
 
 def run_probe(python: str, env: dict[str, str] | None = None, timeout: float = 300) -> dict:
-    res = subprocess.run([python, probe.__file__], capture_output=True, text=True, env=env, timeout=timeout)
+    try:
+        res = subprocess.run([python, probe.__file__], capture_output=True, text=True, env=env, timeout=timeout)
+    except OSError as exc:
+        raise KitError(f"--python {python}: {exc.strerror}") from None
     if res.returncode != 0 or not res.stdout.strip():
         raise KitError(f"the environment probe failed in {python}:\n{res.stderr.strip()[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])

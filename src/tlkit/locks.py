@@ -29,7 +29,8 @@ def exclusive(lock: Path, what: str, *, wait: bool, log=print) -> Iterator[int]:
     KitError naming the holder's PID."""
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        # O_NOFOLLOW: a symlink planted at the lock's name is refused, never followed (the lock is truncated).
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise KitError(f"cannot create the lock {lock} for {what}: {exc.strerror}") from exc
     try:

@@ -33,6 +33,34 @@ def cache_root() -> Path:
     return (base / "tlkit").resolve()
 
 
+def private_tmp(name: str) -> Path:
+    """A folder of this user's in the temporary folder ($TMPDIR, else /tmp): `<tmp>/<name>-<uid>`, made with
+    mode 0700. On a shared host anyone can plant a name there first: a symlink, or a folder that is not this
+    user's or that others may write into is refused with one line, never used (a planted lock could
+    truncate a file through a symlink, or let another user block or hijack a build)."""
+    import stat
+    import tempfile
+
+    from tlkit.errors import KitError
+
+    folder = Path(tempfile.gettempdir()) / f"{name}-{os.getuid()}"
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise KitError(f"cannot create {folder}: {exc.strerror}") from exc
+    info = os.lstat(folder)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise KitError(f"{folder} is not a folder (a symlink or a file planted there?); remove it")
+    if info.st_uid != os.getuid():
+        raise KitError(f"{folder} belongs to uid {info.st_uid}, not to this user (uid {os.getuid()}); remove it")
+    if info.st_mode & 0o077:
+        raise KitError(f"{folder} has mode {stat.S_IMODE(info.st_mode):04o}, others may write into it; "
+                       f"chmod 700 it or remove it")
+    return folder
+
+
 DEFAULT_RECIPE = "tilelang-0.1.14"  # what build-wheel builds and verify takes its CUDA default from
 _UNSAFE = re.compile(r"[^A-Za-z0-9.+=_-]+")
 

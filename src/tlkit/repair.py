@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
+from tlkit import supervise
 from tlkit.errors import BuildError
+from tlkit.redact import redact
 
 
 def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
     """The most compatible manylinux tag the wheel's symbol versions allow (auditwheel show)."""
-    res = subprocess.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
+    res = supervise.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
     text = " ".join((res.stdout + res.stderr).split())
     # With libraries still to vendor, "consistent with" says linux_x86_64 and the symbol versions are in
     # "constrains ... to"; a self-contained wheel only gets the first sentence.
@@ -23,8 +24,9 @@ def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
 
 
 def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str, ...] | list[str], out_dir: Path,
-                 log_path: Path, env: dict[str, str]) -> Path:
-    """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path.
+                 log_path: Path, env: dict[str, str], keep_fds: tuple[int, ...] = ()) -> Path:
+    """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path. `keep_fds`:
+    held by auditwheel's supervisor until auditwheel has ended (the build lock: see leftovers.py).
 
     platform "auto" takes the most compatible manylinux tag the build machine's glibc and libstdc++ allow
     (a build on Debian 12 cannot honestly claim the manylinux_2_28 that a manylinux container gives)."""
@@ -35,11 +37,11 @@ def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str,
     for pattern in exclude:
         cmd += ["--exclude", pattern]
     cmd.append(str(wheel))
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    res = supervise.run(cmd, capture_output=True, text=True, env=env, pass_fds=keep_fds)
     with open(log_path, "a", encoding="utf-8") as logf:
-        logf.write(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}")
+        logf.write(redact(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}"))
     if res.returncode != 0:
-        show = subprocess.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
+        show = supervise.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
         raise BuildError(f"auditwheel repair --plat {platform} failed for {wheel.name}:\n"
                          f"{(res.stderr or res.stdout).strip()[-2000:]}\nauditwheel show says:\n"
                          f"{(show.stdout or show.stderr).strip()[-2000:]}")

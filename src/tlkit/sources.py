@@ -8,16 +8,15 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit import supervise
 from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import FetchError
 from tlkit.recipe import GitSource, SdistSource
-from tlkit.supervise import tied
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def fetch_sdist(source: SdistSource, cache: Path, log=print) -> Path:
     with staged_entry(entry, None) as staged:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", source.package,
                "--disable-pip-version-check", "--quiet", "--dest", str(staged), spec]
-        res = subprocess.run(tied(cmd), capture_output=True, text=True)
+        res = supervise.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise FetchError(f"pip could not download the {spec} sdist:\n{res.stderr.strip()}")
         files = [p for p in staged.iterdir() if p.name.endswith((".tar.gz", ".zip"))]
@@ -73,9 +72,15 @@ def fetch_sdist(source: SdistSource, cache: Path, log=print) -> Path:
     return entry / files[0].name
 
 
+# Every git the kit runs: no `git gc --auto` / `git maintenance run --auto` (they detach and would outlive the
+# kit), no hooks from the user's configuration or templates.
+GIT_NOTHING_IN_BACKGROUND = ("-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "core.hooksPath=/dev/null")
+
+
 def _git(args: list[str], cwd: Path, what: str) -> str:
-    cmd = ["git", "-c", "protocol.file.allow=always", "-c", "advice.detachedHead=false", *args]
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    cmd = ["git", *GIT_NOTHING_IN_BACKGROUND, "-c", "protocol.file.allow=always", "-c", "advice.detachedHead=false",
+           *args]
+    res = supervise.run(cmd, cwd=cwd, capture_output=True, text=True)  # a fetch may run for minutes
     if res.returncode != 0:
         raise FetchError(f"{what} failed: git {' '.join(args)}\n{res.stderr.strip()}")
     return res.stdout

@@ -6,8 +6,14 @@ or group ninja puts it in, stays below it, so it can find every descendant in /p
 
 - SIGINT, SIGTERM or SIGHUP reach it (the kit's stop, a closed terminal): SIGINT to every descendant so
   that ninja and the compilers stop cleanly, SIGKILL to what is left after GRACE_S seconds;
-- the parent dies, however (SIGKILL included): the kernel sends it SIGTERM (``PR_SET_PDEATHSIG``);
+- the parent dies, however (SIGKILL included): the kernel sends it PARENT_DIED (``PR_SET_PDEATHSIG``). The
+  kernel also sends it when the parent's thread that started the supervisor ends while the parent lives on
+  (the signal is bound to a thread); the parent is then still ``getppid()``, and the signal is ignored;
 - CMD exits: anything it left running (a daemon, a helper) is ended the same way.
+
+CMD starts with every signal at its default disposition (Python ignores SIGPIPE and SIGXFSZ, a background
+shell SIGINT: neither must reach ninja or pip) and dies with the supervisor if that is killed outright.
+Descendants are signalled through pidfds, so a PID reused between listing and signal is never hit.
 
 Exit status: CMD's (128 + signal when a signal ended it).
 """
@@ -18,6 +24,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -26,9 +33,12 @@ from tlkit.verify.subject.protocol import die_with_parent
 
 PR_SET_CHILD_SUBREAPER = 36
 STOP = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+PARENT_DIED = signal.SIGUSR2  # the parent-death signal: told apart from a stop, see the module's docstring
 # Blocked here and taken with sigwaitinfo: no handler runs at an awkward point, a second signal stays pending.
-WAITED = STOP | {signal.SIGCHLD, signal.SIGUSR1}
-KILL_ROUNDS = 500  # SIGKILL rounds before giving up on a process that cannot die (uninterruptible sleep)
+WAITED = STOP | {signal.SIGCHLD, signal.SIGUSR1, PARENT_DIED}
+# Reset to SIG_DFL in CMD: Python's own ignores and whatever the kit inherited (nohup, a background job).
+DEFAULTED = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+STUCK_NOTE_S = 10.0  # after this long of SIGKILLs, say which processes do not die (uninterruptible sleep)
 TIED_GRACE_S = 5.0  # pip and rm stop on SIGINT well within this
 
 
@@ -38,10 +48,59 @@ def tied(cmd: list[str], grace: float = TIED_GRACE_S) -> list[str]:
     return [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(grace), "--", *cmd]
 
 
-def _signal_all(sig: int) -> None:
-    for pid in descendants(os.getpid()):
+def run(cmd: list[str], *, grace: float = TIED_GRACE_S, capture_output: bool = False, check: bool = False,
+        timeout: float | None = None, **popen_kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run for `tied(cmd)`. subprocess.run SIGKILLs its child on Ctrl-C or any exception, which
+    would orphan what the supervisor runs; here the supervisor is asked to stop (`stop`) and waited for (also
+    when `timeout` passes: TimeoutExpired once the whole tree has ended)."""
+    if capture_output:
+        popen_kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with subprocess.Popen(tied(cmd, grace), **popen_kwargs) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            stop(proc)
+            raise
+    if check and proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a supervisor (SIGINT: it ends its whole tree, SIGKILL after its grace) and wait until it has;
+    a second Ctrl-C or SIGTERM meanwhile must not cut that wait short."""
+    stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    before = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}
+    try:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+            os.kill(proc.pid, signal.SIGINT)
+        proc.wait()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _signal_all(sig: int) -> list[int]:
+    """Send `sig` to every descendant through a pidfd opened while it is (still) one; returns their PIDs."""
+    me = os.getpid()
+    fds = {}
+    for pid in descendants(me):
+        with contextlib.suppress(ProcessLookupError):
+            fds[pid] = os.pidfd_open(pid)
+    if not fds:
+        return []
+    try:
+        # A PID reused before its pidfd was opened names another process: signal only those that are
+        # descendants after the pidfds exist (a pidfd's process cannot change, only end).
+        now = set(descendants(me))
+        for pid, fd in fds.items():
+            if pid in now:
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(fd, sig)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    return sorted(now & fds.keys())
 
 
 def _reap() -> list[tuple[int, int]]:
@@ -58,7 +117,8 @@ def _reap() -> list[tuple[int, int]]:
 
 
 def end_all(grace: float) -> None:
-    """SIGINT to every descendant, then SIGKILL to the rest after `grace` s; returns when none is left."""
+    """SIGINT to every descendant, then SIGKILL to the rest after `grace` s; returns only when none is left
+    (a process in uninterruptible sleep dies when its system call returns: it is named, and waited for)."""
     _signal_all(signal.SIGINT)
     end = time.monotonic() + grace
     while time.monotonic() < end:
@@ -66,13 +126,32 @@ def end_all(grace: float) -> None:
         if not descendants(os.getpid()):
             return
         time.sleep(0.05)  # polling the process table for the grace period, not synchronising a test
-    for _ in range(KILL_ROUNDS):
-        if not descendants(os.getpid()):
-            break
-        _signal_all(signal.SIGKILL)
+    start, pause, noted = time.monotonic(), 0.01, False
+    while True:
+        left = _signal_all(signal.SIGKILL)
         _reap()
-        time.sleep(0.01)
+        if not left:
+            break
+        if not noted and time.monotonic() - start > STUCK_NOTE_S:
+            noted = True
+            sys.stderr.write(f"supervise: waiting for pid(s) {', '.join(map(str, left))} to die after SIGKILL\n")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
     _reap()
+
+
+def _exec(cmd: list[str], supervisor: int) -> None:
+    """In the forked child: default signal dispositions, death with the supervisor, then CMD."""
+    for sig in DEFAULTED:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    try:
+        if not die_with_parent(supervisor, signal.SIGKILL):
+            os._exit(128 + signal.SIGKILL)
+        os.execvp(cmd[0], cmd)
+    except OSError as exc:
+        os.write(2, f"supervise: cannot run {cmd[0]}: {exc.strerror}\n".encode())
+    os._exit(127)
 
 
 def main(argv: list[str]) -> int:
@@ -85,20 +164,16 @@ def main(argv: list[str]) -> int:
     try:
         if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
             raise OSError(ctypes.get_errno(), f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
-        parent_alive = die_with_parent(parent, signal.SIGTERM)
+        parent_alive = die_with_parent(parent, PARENT_DIED)
     except OSError as exc:
         sys.stderr.write(f"supervise: {exc.strerror}\n")
         return 125
     if not parent_alive:  # the parent died before the death signal was armed
         return 128 + signal.SIGTERM
+    me = os.getpid()
     child = os.fork()
     if child == 0:
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        try:
-            os.execvp(cmd[0], cmd)
-        except OSError as exc:
-            os.write(2, f"supervise: cannot run {cmd[0]}: {exc.strerror}\n".encode())
-        os._exit(127)
+        _exec(cmd, me)
     stopped: int | None = None
     status: int | None = None
     while status is None and stopped is None:
@@ -106,6 +181,9 @@ def main(argv: list[str]) -> int:
         if info.si_signo == signal.SIGUSR1:  # a stack-dump request for the command (faulthandler)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGUSR1)
+        elif info.si_signo == PARENT_DIED:
+            if os.getppid() != parent:  # re-parented: the parent process is gone
+                stopped = signal.SIGTERM
         elif info.si_signo == signal.SIGCHLD:
             for pid, wstatus in _reap():
                 if pid == child:

@@ -15,6 +15,8 @@ else:  # pragma: no cover
 
 
 def load_toml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise RecipeError(path, "-", "is a folder, not a TOML file")
     if not path.is_file():
         raise RecipeError(path, "-", "file not found")
     try:

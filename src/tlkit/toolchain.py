@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit import supervise
 from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import KitError, RecipeError
 from tlkit.locks import exclusive
-from tlkit.supervise import tied
 from tlkit.tomltable import Table, load_toml
 
 
@@ -126,7 +126,7 @@ def _install(spec: ToolchainSpec, prefix: Path, log) -> None:
         with staged_entry(prefix, " ".join(reqs)) as staged:
             cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
                    "--no-warn-script-location", "--quiet", "--target", str(staged), *reqs]
-            res = subprocess.run(tied(cmd), capture_output=True, text=True)
+            res = supervise.run(cmd, capture_output=True, text=True)
             if res.returncode != 0:
                 raise _install_error(spec, res.stderr)
             _check_nvcc(spec, staged / "nvidia" / "cu13" / "bin" / "nvcc")

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.errors import PatchError
+from tlkit.redact import redact_data
 from tlkit.series import Patch, Series
-from tlkit.sources import FetchedSource, unpack_into
+from tlkit.sources import GIT_NOTHING_IN_BACKGROUND, FetchedSource, unpack_into
 
 BASELINE = "upstream"
 BRANCH = "tlkit"
@@ -40,7 +41,7 @@ def git(tree: Path, *args: str, epoch: int | None = None, check: bool = True) ->
     env = {**os.environ, **_IDENTITY}
     if epoch is not None:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{epoch} +0000"
-    res = subprocess.run(["git", *args], cwd=tree, env=env, capture_output=True, text=True)
+    res = subprocess.run(["git", *GIT_NOTHING_IN_BACKGROUND, *args], cwd=tree, env=env, capture_output=True, text=True)
     if check and res.returncode != 0:
         raise PatchError(f"git {' '.join(args)} in {tree} failed:\n{res.stderr.strip()}")
     return res
@@ -134,7 +135,7 @@ def _read_state(tree: Path) -> dict:
 
 def _write_state(tree: Path, fetched: FetchedSource, series: Series) -> None:
     state = {"source": fetched.digest, "series": series.digest, "patches": [p.name for p in series.patches]}
-    (tree / ".git" / STATE).write_text(json.dumps(state, indent=1) + "\n")
+    (tree / ".git" / STATE).write_text(json.dumps(redact_data(state), indent=1) + "\n")
 
 
 def _dirty(tree: Path) -> list[str]:

@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tlkit.errors import BuildError, KitError
+from tlkit.redact import redact_data
 
 PROVENANCE = "tlkit_provenance.json"
 _WHEEL_NAME = re.compile(r"^(?P<dist>[^-]+)-(?P<ver>[^-]+)(-(?P<build>\d[^-]*))?-(?P<tags>[^-]+-[^-]+-[^-]+)\.whl$")
@@ -87,7 +88,8 @@ def finalize_wheel(wheel: Path, dest_dir: Path, *, expect_version: str, label: s
     head, sep, body = files[meta_name][0].decode("utf-8").partition("\n\n")
     lines = [f"Version: {version}" if ln.startswith("Version: ") else ln for ln in head.split("\n")]
     files[meta_name] = (("\n".join(pin_requirements(lines, pins)) + sep + body).encode("utf-8"), 0o644)
-    files[f"{info_dir}/{PROVENANCE}"] = (json.dumps(provenance, indent=2, sort_keys=True).encode() + b"\n", 0o644)
+    record = json.dumps(redact_data(provenance), indent=2, sort_keys=True)  # a git source URL may hold credentials
+    files[f"{info_dir}/{PROVENANCE}"] = (record.encode() + b"\n", 0o644)
     record_name = f"{info_dir}/RECORD"
     files.pop(record_name, None)
     # dist-info last, RECORD at the very end, everything else in sorted order

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from tlkit.diagnose import gpu_look
+from tlkit.diagnose import gpu_look, proc
 from tlkit.diagnose.evidence import Observed, sample_tree
 from tlkit.diagnose.verdict import Verdict, add_gpu_look, judge, wants_gpu_look
 from tlkit.errors import KitError
+from tlkit.redact import redact_data
 
 
 def _pid(text: str) -> int:
@@ -32,17 +34,33 @@ def add_diagnose_parser(sub) -> None:
                            "of the tree that uses a GPU; default: only for a process stuck waiting for the GPU")
     look.add_argument("--no-gpu", dest="gpu", action="store_const", const=False,
                       help="never attach cuda-gdb (an attach pauses the process and its GPU work for seconds)")
+    p.add_argument("--all", action="store_true", help=f"allow PID 1 or a tree of more than {MAX_PROCESSES} processes")
     p.set_defaults(func=cmd_diagnose)
 
 
+MAX_PROCESSES = 256  # a job's tree (torchrun, 8 ranks, their compilers) is far smaller; a whole machine is not
+
+
 def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_sample=None,
-             gpu: bool | None = None) -> list[Verdict]:
-    """Verdicts for `pids` and their descendants; compilers are evidence of their parent, not verdicts.
-    `gpu`: True looks at the GPU of every process that uses one, False never, None when a process is stuck
-    waiting for it."""
+             whole_machine: bool = False, gpu: bool | None = None) -> list[Verdict]:
+    """Verdicts for `pids` and their descendants; compilers are evidence of their parent, not verdicts. The
+    diagnosing process, what it starts (py-spy, cuda-gdb) and its ancestors (the shell, nox) are left out; PID 1
+    or a tree of more than MAX_PROCESSES is refused unless `whole_machine` (every process py-spied, for
+    minutes). `gpu`: True looks at the GPU of every process that uses one, False never, None when a process is
+    stuck waiting for it."""
     if not 0 < seconds < 3600:  # nan fails this too
         raise KitError(f"--seconds must be more than 0 and less than 3600, got {seconds:g}")
-    sampling = sample_tree(pids, seconds, native, on_sample)
+    me = os.getpid()
+    lineage = frozenset(proc.ancestors(me))
+    if not whole_machine:
+        tree = proc.children_map()
+        for pid in pids:
+            count = 1 + len(proc.descendants(pid, tree, frozenset({me})))
+            if pid == 1 or count > MAX_PROCESSES:
+                what = "the whole machine" if pid == 1 else f"more than {MAX_PROCESSES}"
+                raise KitError(f"PID {pid} heads {count} processes ({what}): name the job's own PIDs, "
+                               "or pass --all to sample every one")
+    sampling = sample_tree(pids, seconds, native, on_sample, skip=lineage, prune=frozenset({me}))
     verdicts = []
     for pid, obs in sampling.observed.items():
         sample = obs.first
@@ -83,13 +101,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         if k == 1:
             print(f"sampling {len(args.pids)} process tree(s) for {args.seconds:g} s ...", file=sys.stderr)
 
-    verdicts = diagnose(args.pids, args.seconds, not args.no_native, progress, args.gpu)
+    verdicts = diagnose(args.pids, args.seconds, not args.no_native, progress, whole_machine=args.all, gpu=args.gpu)
     for v in verdicts:
         print(v.line(), file=out)
+        if v.kind == "not-python":  # one line each (the evidence stays in the JSON): a shell, ninja, sleep
+            continue
         for line in v.evidence:
             print(f"    {line}", file=out)
     if to_json:
-        text = json.dumps([asdict(v) for v in verdicts], indent=2, default=str)
+        text = json.dumps(redact_data([asdict(v) for v in verdicts]), indent=2, default=str)
         if quiet:
             print(text)
         else:

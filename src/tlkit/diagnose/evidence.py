@@ -4,6 +4,7 @@ stacks at both ends, the kit wheel's process state file, and GPU use from nvidia
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -62,10 +63,18 @@ def _uid(pid: int) -> int:
 
 
 def read_state(pid: int, env: dict[str, str], start_ticks: int) -> dict | None:
-    """The process's state file, if it has one that is really its own (same PID and start time)."""
+    """The process's state file, if it has one that is really its own (same PID and start time, owned by the
+    process's user, not reached through a symlink: in a shared /tmp anyone could plant one)."""
     try:
-        path = runtime_dir(env, _uid(pid)) / f"{pid}.json"
-        data = json.loads(path.read_text())
+        uid = _uid(pid)
+        folder = runtime_dir(env, uid)
+        if os.lstat(folder).st_uid != uid:
+            return None
+        fd = os.open(folder / f"{pid}.json", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            if os.fstat(f.fileno()).st_uid != uid:
+                return None
+            data = json.loads(f.read(1 << 20))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("schema") not in STATE_SCHEMAS or data.get("start_ticks") != start_ticks:
@@ -127,15 +136,18 @@ def _look(obs: Observed, native: bool, first: bool) -> None:
 
 
 def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
-                on_sample: Callable[[int, int], None] | None = None) -> Sampling:
-    """Look at `roots` and their descendants twice, `seconds` apart. `on_sample(k, 2)` is called after each
-    look (the command prints progress with it)."""
+                on_sample: Callable[[int, int], None] | None = None, skip: frozenset[int] = frozenset(),
+                prune: frozenset[int] = frozenset()) -> Sampling:
+    """Look at `roots` and their descendants twice, `seconds` apart, leaving out `skip` and `prune` with its
+    descendants (the diagnosing process and its ancestors). `on_sample(k, 2)` is called after each look (the
+    command prints progress with it)."""
     observed: dict[int, Observed] = {}
     tree = proc.children_map()
     roots_set = set(roots)
     for root in roots:
-        for pid in [root, *proc.descendants(root, tree)]:
-            observed.setdefault(pid, Observed(pid))
+        for pid in [root, *proc.descendants(root, tree, prune)]:
+            if pid not in skip and pid not in prune:
+                observed.setdefault(pid, Observed(pid))
     initial = list(observed.values())
     start = time.monotonic()
     for obs in initial:
@@ -145,8 +157,8 @@ def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
     time.sleep(seconds)  # the sampling window itself: CPU time and stacks are compared across it
     tree = proc.children_map()
     for root in roots:  # children started during the window (a compiler) are looked at once
-        for pid in proc.descendants(root, tree):
-            if pid not in observed:
+        for pid in proc.descendants(root, tree, prune):
+            if pid not in observed and pid not in skip:
                 observed[pid] = Observed(pid)
                 _look(observed[pid], native, first=True)
     for obs in initial:

@@ -134,14 +134,28 @@ def children_map() -> dict[int, list[int]]:
     return out
 
 
-def descendants(pid: int, tree: dict[int, list[int]] | None = None) -> list[int]:
-    """`pid`'s descendants, parents before children."""
+def descendants(pid: int, tree: dict[int, list[int]] | None = None, prune: frozenset[int] = frozenset()) -> list[int]:
+    """`pid`'s descendants, parents before children; a PID in `prune` is left out with its own descendants."""
     tree = children_map() if tree is None else tree
-    out, todo = [], list(tree.get(pid, []))
+    out, todo = [], [c for c in tree.get(pid, []) if c not in prune]
     while todo:
         child = todo.pop(0)
         out.append(child)
-        todo.extend(tree.get(child, []))
+        todo.extend(c for c in tree.get(child, []) if c not in prune)
+    return out
+
+
+def ancestors(pid: int) -> list[int]:
+    """`pid`'s parent, its parent, ... up to PID 1 (or a process that has gone meanwhile)."""
+    out = []
+    while pid > 1:
+        try:
+            _comm, rest = _stat_fields(_read(f"/proc/{pid}/stat"))
+        except (ProcessGone, ValueError):
+            break
+        pid = int(rest[1])
+        if pid > 0:
+            out.append(pid)
     return out
 
 

@@ -16,6 +16,7 @@ from tlkit.errors import KitError
 from tlkit.machine import describe
 from tlkit.paths import cache_root, folder_name
 from tlkit.probe import cuda_devices
+from tlkit.redact import redact
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess
@@ -174,7 +175,7 @@ def verify_with(opts: Sm120Options, cuda: str, cuobjdump: Path) -> tuple[Sm120Re
 
 def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
+    path.write_text(redact(text) + "\n")
 
 
 # --- verify-gpu -----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ class VerifyConfig:
     cuobjdump: str
     compute_sanitizer: str  # the PyPI wheel verify-gpu --sanitize falls back to
     targets: tuple[str, ...]
+    known_targets: tuple[str, ...]  # what --targets may name
     bound_seconds: int
     stock_pins: dict[str, tuple[str, ...]]
 
@@ -25,6 +26,9 @@ def load_config(path: Path) -> VerifyConfig:
     cuobjdump = top.str("cuobjdump")
     sanitizer = top.str("compute_sanitizer")
     targets = tuple(top.str_list("targets"))
+    known = tuple(top.str_list("known_targets"))
+    if set(targets) - set(known):
+        raise top.fail("targets", f"{sorted(set(targets) - set(known))} not in known_targets")
     bound = top.int("bound_seconds")
     if bound < 1:
         raise top.fail("bound_seconds", f"must be at least 1, got {bound}")
@@ -32,7 +36,7 @@ def load_config(path: Path) -> VerifyConfig:
     pins = {version: tuple(pins_table.str_list(version)) for version in list(pins_table.data)}
     pins_table.finish()
     top.finish()
-    return VerifyConfig(torch, cuobjdump, sanitizer, targets, bound, pins)
+    return VerifyConfig(torch, cuobjdump, sanitizer, targets, known, bound, pins)
 
 
 DIMS = ("M", "b", "m", "n", "topk")

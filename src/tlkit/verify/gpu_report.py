@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit.redact import redact, redact_data
 from tlkit.texttable import align
 from tlkit.verify.watchdog import Run
 
@@ -132,8 +133,8 @@ def write_gpu_reports(folder: Path, info: GpuRunInfo, runs: list[Run]) -> list[P
                         "stage": r.stage, "gpu_after": r.gpu_after, "warnings": r.warnings, "log": r.log, **r.data}
                        for r in runs]}
     paths = [folder / "verify-gpu.json", folder / "verify-gpu.md"]
-    paths[0].write_text(json.dumps(doc, indent=1) + "\n")
-    paths[1].write_text(markdown_table(info, runs))
+    paths[0].write_text(json.dumps(redact_data(doc), indent=1) + "\n")
+    paths[1].write_text(redact(markdown_table(info, runs)))
     return paths
 
 

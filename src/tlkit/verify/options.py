@@ -159,7 +159,12 @@ def subject_install(args: argparse.Namespace, config: VerifyConfig, layout: KitL
 
 def select_variants(args: argparse.Namespace, layout: KitLayout) -> tuple[Variant, ...]:
     """The variant table (--variants), over --world-sizes, narrowed by --only."""
-    sizes = [int(x) for x in args.world_sizes.split(",")] if args.world_sizes else None
+    sizes = None
+    if args.world_sizes:
+        words = args.world_sizes.split(",")
+        if not all(w.strip().isdigit() and int(w) > 0 for w in words):
+            raise KitError(f"--world-sizes {args.world_sizes!r}: comma-separated whole numbers above 0 (1,2,4,8)")
+        sizes = [int(w) for w in words]
     variants = load_variants(args.variants or layout.variants, sizes)
     if args.only:
         try:
@@ -195,6 +200,10 @@ def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, b
     kernels = (args.kernels or layout.kernels).resolve()
     if not kernels.is_file():
         raise KitError(f"--kernels {kernels}: no such file")
+    try:  # once here, not once per variant in every worker, where it reads as a worker crash
+        compile(kernels.read_bytes(), str(kernels), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise KitError(f"--kernels {exc.filename}:{exc.lineno}: {exc.msg}") from None
     return Common(layout, config, select_variants(args, layout), kernels,
                   cuda or args.cuda or load_recipe(layout.default_recipe).cuda_default,
                   seconds("--bound", args.bound, bound),
@@ -212,6 +221,10 @@ def resolve_sm120(args: argparse.Namespace) -> Sm120Options:
         raise KitError(f"--save-sources keeps one set of sources: give one toolkit, not --cuda {args.cuda}")
     common = _common(args, layout, config, config.bound_seconds, toolkits[0])
     targets = tuple(args.targets.split(",")) if args.targets else config.targets
+    unknown = [t for t in targets if t not in config.known_targets]
+    if unknown:
+        raise KitError(f"--targets {unknown[0]}: not a CUDA architecture this kit compiles for "
+                       f"(known, {layout.verify_toml}: {', '.join(config.known_targets)})")
     return Sm120Options(common, subject_install(args, config, layout), toolkits, targets, args.save_sources,
                         args.expect_sources, "python -m tlkit " + " ".join(sys.argv[1:]))
 

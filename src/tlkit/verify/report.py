@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tlkit.redact import redact, redact_data
 from tlkit.texttable import align
 from tlkit.verify.assess import Verdict
 
@@ -83,7 +84,7 @@ def terminal_table(info: RunInfo, verdicts: list[Verdict]) -> str:
 def write_json(path: Path, info: RunInfo, verdicts: list[Verdict]) -> None:
     doc = {"run": asdict(info), "summary": counts(verdicts), "ok": all(v.ok for v in verdicts),
            "results": [asdict(v) for v in verdicts]}
-    path.write_text(json.dumps(doc, indent=1) + "\n")
+    path.write_text(json.dumps(redact_data(doc), indent=1) + "\n")
 
 
 def write_junit(path: Path, info: RunInfo, verdicts: list[Verdict]) -> None:
@@ -100,6 +101,9 @@ def write_junit(path: Path, info: RunInfo, verdicts: list[Verdict]) -> None:
             ET.SubElement(case, "failure", message=v.message, type=v.status).text = v.message
         if v.warnings:
             ET.SubElement(case, "system-err").text = "\n".join(v.warnings)
+    for element in suite.iter():
+        element.text = redact(element.text) if element.text else element.text
+        element.attrib.update({k: redact(v) for k, v in element.attrib.items()})
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
@@ -123,7 +127,7 @@ def write_reports(folder: Path, info: RunInfo, verdicts: list[Verdict]) -> list[
     paths = [folder / "verify.json", folder / "verify.xml", folder / "verify.md"]
     write_json(paths[0], info, verdicts)
     write_junit(paths[1], info, verdicts)
-    paths[2].write_text(markdown_table(info, verdicts))
+    paths[2].write_text(redact(markdown_table(info, verdicts)))
     return paths
 
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit import supervise
 from tlkit.buildenv import make_venv
 from tlkit.cacheentry import is_ready, staged_entry
 from tlkit.errors import KitError
@@ -96,9 +97,9 @@ def ensure_tool(requirement: str, cache: Path, binary: str) -> Path:
     if is_ready(prefix) and exe.is_file():
         return exe
     with staged_entry(prefix, requirement) as staged:
-        res = subprocess.run(tied([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                                   "--disable-pip-version-check", "--target", str(staged), requirement]),
-                             capture_output=True, text=True)
+        res = supervise.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                             "--disable-pip-version-check", "--target", str(staged), requirement],
+                            capture_output=True, text=True)
         if res.returncode != 0:
             raise KitError(f"installing {requirement} failed:\n{res.stderr.strip()[-2000:]}")
     if not exe.is_file():

@@ -145,14 +145,26 @@ def normalized_source(source):
     return "".join(f"{line}\n" for line in header) + WORKSPACE.sub(lambda m: order[m.group(0)], body)
 
 
+# Most telling first: a fatal compiler line (nvcc's "Unsupported gpu architecture"), then a diagnostic
+# (`file(12): error: ...`), then TVM's checks, then any line that mentions an error (a wrapper's banner
+# "Compilation error:" heads a log whose real cause may be 200 lines down).
+ERROR_LINES = (
+    re.compile(r"\bfatal\b\s*:|Unsupported gpu architecture"),
+    re.compile(r"\berror\b\s*:(?!\s*$)"),
+    re.compile(r"Check failed|not supported|exceed"),
+    re.compile(r"error|Error|fatal"),
+)
+
+
 def first_error_line(exc):
-    """The first line of an error that says what went wrong (not a traceback frame or banner)."""
+    """The line of an error that says best what went wrong (not a traceback frame or banner)."""
     text = f"{type(exc).__name__}: {exc}"
-    for line in text.splitlines():
-        line = line.strip()
-        if re.search(r"(error|Error|fatal|Check failed|not supported|exceed)", line) and len(line) > 8:
-            return line[:1000]
-    return text.splitlines()[0][:1000] if text else type(exc).__name__
+    lines = [line.strip() for line in text.splitlines()]
+    for pattern in ERROR_LINES:
+        for line in lines:
+            if pattern.search(line) and len(line) > 8 and not line.startswith("#"):
+                return line[:1000]
+    return lines[0][:1000] if lines else type(exc).__name__
 
 
 # What nvcc and ptxas say when code asks for something the target GPU does not have: an intrinsic declared only
