@@ -18,7 +18,7 @@ from tlkit.compilecache import (
     prefix_map_flags,
     probe_remote,
 )
-from tlkit.errors import KitError, RecipeError
+from tlkit.errors import KitError
 from tlkit.leftovers import removed_however_this_ends
 from tlkit.locks import exclusive
 from tlkit.paths import cache_root, kit_root, private_tmp
