@@ -294,7 +294,7 @@ def test_a_gpu_wait_whose_launch_outlasts_the_window_is_stuck_though_the_state_m
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     # a package named torch on the path, as py-spy then names the frame's file torch/cuda/gpu_wait.py
-    env = {**os.environ, "TILELANG_RUNTIME_DIR": str(runtime), "PYTHONPATH": str(FIX)}
+    env = {**os.environ, "TILELANG_RUNTIME_DIR": str(runtime), "PYTHONPATH": str(FIX / "standin")}
     with running([sys.executable, "-m", "torch.cuda.gpu_wait"], "waiting", env=env) as p:
         state_path = runtime / f"{p.pid}.json"
 

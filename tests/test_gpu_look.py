@@ -22,7 +22,7 @@ def _diagnose(pid: int, *args: str, env: dict[str, str]) -> subprocess.Completed
 
 def test_without_cuda_gdb_one_line_says_how_to_get_it_and_nothing_else_changes(tmp_path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "CUDA_HOME": str(tmp_path),
-           "PYTHONPATH": str(FIX)}  # torch.cuda.gpu_wait: a process waiting in torch.cuda's synchronize
+           "PYTHONPATH": str(FIX / "standin")}  # torch.cuda.gpu_wait: a process waiting in torch.cuda's synchronize
     with running([sys.executable, "-m", "torch.cuda.gpu_wait"], "waiting", env=env) as p:
         looked = _diagnose(p.pid, "--gpu", env=env)
         plain = _diagnose(p.pid, "--no-gpu", env=env)
