@@ -20,6 +20,8 @@ from tlkit.compilecache import (
     probe_remote,
     redact,
 )
+from tlkit.cross.arch import Arch, host_machine, resolve_arch
+from tlkit.cross.packages import TargetPackages, resolve_target_packages
 from tlkit.errors import KitError, RecipeError
 from tlkit.locks import exclusive
 from tlkit.paths import cache_root, kit_root
@@ -31,6 +33,8 @@ from tlkit.sources import fetch_source, sha256_file
 from tlkit.toolchain import Toolchain, ensure_toolchain, load_toolchain_spec
 from tlkit.tree import prepare_tree
 from tlkit.wheelfile import finalize_wheel
+
+TARGET_PYTHON = "3.11"  # Debian 12's python3, the cross build's and the emulated checks' target interpreter
 
 
 @dataclass
@@ -44,6 +48,7 @@ class BuildOptions:
     kit: Path | None = None
     cache: Path | None = None
     cache_remote: str | None = None
+    arch: Arch | None = None  # resolved from --arch once (cli); None: this machine's own
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,16 @@ class Plan:
     work: Path
     dist: Path
     jobs: int
+    arch: Arch
+    target: TargetPackages | None  # the target's wheels when building for another machine; None: native
+
+    @property
+    def cross(self) -> bool:
+        return self.target is not None
 
     @property
     def label(self) -> str:
+        """The same for every arch: the wheel's platform tag tells them apart."""
         return self.recipe.local_label(self.cuda, self.series.digest)
 
 
@@ -75,14 +87,21 @@ def make_plan(opts: BuildOptions) -> Plan:
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if jobs < 1:
         raise KitError(f"--jobs must be at least 1, got {jobs}")
-    work = (opts.work or kit / "build").resolve() / f"{recipe.name}-cu{cuda}"
+    arch = opts.arch or resolve_arch(None, kit / "recipes" / "arches.toml")
+    target = None
+    if arch.name != host_machine():
+        spec = load_toolchain_spec(kit / "recipes" / "cuda-toolchains.toml", cuda)
+        # The target interpreter is the arch's Debian python3 (docs/aarch64.md); abi3 wheels need only its headers.
+        target = resolve_target_packages(arch, TARGET_PYTHON, spec.packages, recipe.runtime_pins, recipe.path)
+    # A cross build gets a folder of its own; a native one keeps the folder (and ccache hits) it always had.
+    work = (opts.work or kit / "build").resolve() / (f"{recipe.name}-cu{cuda}" + (f"-{arch.name}" if target else ""))
     if any(c.isspace() for c in str(work)):
         # -ffile-prefix-map=<tree> goes into CFLAGS, and an autoconf configure (TVM-FFI's libbacktrace) splits
         # CFLAGS at whitespace whatever the quoting: the build would fail an hour later, obscurely.
         raise KitError(f"the build folder {work} has whitespace in its path, which TileLang's build cannot take; "
                        "use --work-dir on a path without spaces")
     return Plan(kit, (opts.cache or cache_root()).resolve(), recipe, series, cuda, work,
-                (opts.dist or kit / "dist").resolve(), jobs)
+                (opts.dist or kit / "dist").resolve(), jobs, arch, target)
 
 
 def toolchain_for(plan: Plan, log=print) -> Toolchain:
@@ -135,6 +154,9 @@ def find_host_compilers(environ: dict[str, str]) -> None:
 
 def build_wheel(opts: BuildOptions, log=print) -> Path:
     plan = make_plan(opts)
+    if plan.cross:
+        raise KitError(f"--arch {plan.arch.name}: the cross build of TileLang is not wired into build-wheel yet "
+                       "(docs/aarch64.md says what runs)")
     find_host_compilers(dict(os.environ))
     # Keyed by the folder's path, in the temporary folder: whatever cache a build uses, and a build that fails
     # before making anything leaves no build folder behind.
