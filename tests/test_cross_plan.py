@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tlkit.cross.arch import resolve_arch
+from tlkit.cross.compiler import ensure_cross_compiler
 from tlkit.errors import KitError
 from tlkit.pipeline import BuildOptions, make_plan
 
@@ -74,3 +75,30 @@ def test_arch_table_rows_are_read_strictly(tmp_path):
     table.write_text(ARCHES.read_text().replace('glibc = "2.36"', 'glibc = "2.x"', 1))
     with pytest.raises(KitError, match=r"arches.toml: \[arch.x86_64.glibc\] must be MAJOR.MINOR, got '2.x'"):
         resolve_arch("aarch64", table)
+
+
+def test_missing_cross_compiler_that_cannot_be_installed_is_one_line(tmp_path):
+    """No aarch64-linux-gnu-g++ on PATH and no apt-get to install it: one line naming both, before any work."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    cache = tmp_path / "cache"
+    env = {**os.environ, "TLKIT_ROOT": str(KIT), "TLKIT_CACHE_DIR": str(cache), "PATH": str(empty)}
+    res = subprocess.run([sys.executable, "-m", "tlkit", "build-wheel", "--arch", "aarch64",
+                          "--work-dir", str(tmp_path / "w"), "--dist", str(tmp_path / "dist")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        "tlkit: error: the aarch64 cross compiler: aarch64-linux-gnu-gcc is not on PATH and the kit cannot install "
+        "it (no apt-get here); install Debian's g++-aarch64-linux-gnu (sudo apt-get install g++-aarch64-linux-gnu) "
+        "or put aarch64-linux-gnu-gcc on PATH"]
+    assert not cache.exists() and not (tmp_path / "w").exists() and not (tmp_path / "dist").exists()
+
+
+def test_cross_compiler_is_debian_gcc_with_libstdcxx():
+    """The kit's own cross compiler (installed through apt-get where missing): GCC, whose C++ runtime is the
+    libstdc++ the aarch64 apache-tvm-ffi and z3-solver wheels link (their NEEDED entries)."""
+    cc = ensure_cross_compiler(resolve_arch("aarch64", ARCHES), dict(os.environ), log=lambda *_: None)
+    assert cc.cxx.endswith("aarch64-linux-gnu-g++") and cc.version.split(".")[0].isdigit()
+    probe = subprocess.run([cc.cxx, "-print-file-name=libstdc++.so"], capture_output=True, text=True, check=True)
+    assert "/aarch64-linux-gnu/" in probe.stdout and probe.stdout.strip().endswith("libstdc++.so")
+    assert cc.provenance()["triplet"] == "aarch64-linux-gnu"

@@ -21,6 +21,7 @@ from tlkit.compilecache import (
     redact,
 )
 from tlkit.cross.arch import Arch, host_machine, resolve_arch
+from tlkit.cross.compiler import ensure_cross_compiler
 from tlkit.cross.packages import TargetPackages, resolve_target_packages
 from tlkit.errors import KitError, RecipeError
 from tlkit.locks import exclusive
@@ -155,6 +156,7 @@ def find_host_compilers(environ: dict[str, str]) -> None:
 def build_wheel(opts: BuildOptions, log=print) -> Path:
     plan = make_plan(opts)
     if plan.cross:
+        ensure_cross_compiler(plan.arch, dict(os.environ), log)
         raise KitError(f"--arch {plan.arch.name}: the cross build of TileLang is not wired into build-wheel yet "
                        "(docs/aarch64.md says what runs)")
     find_host_compilers(dict(os.environ))
