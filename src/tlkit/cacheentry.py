@@ -38,3 +38,16 @@ def staged_entry(entry: Path, marker: str | None) -> Iterator[Path]:
         except OSError:
             if not entry.is_dir() or (marker is not None and not is_ready(entry)):
                 raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """`path` with `text`, or as it was: written beside and renamed, so no reader sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                     suffix=".partial", delete=False) as f:
+        f.write(text)
+    try:
+        Path(f.name).replace(path)
+    except BaseException:
+        Path(f.name).unlink(missing_ok=True)
+        raise

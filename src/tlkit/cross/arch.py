@@ -13,6 +13,29 @@ ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}  # what platform.machine() say
 
 
 @dataclass(frozen=True)
+class DebianSource:
+    """Where the target's Debian packages come from (the [debian] table)."""
+
+    suites: tuple[str, ...]
+    security_suites: tuple[str, ...]
+    mirror: str
+    security_mirror: str
+    keyring: str
+    packages: tuple[str, ...]
+
+
+def load_debian(table_path: Path) -> DebianSource:
+    top = Table(table_path, load_toml(table_path), "")
+    top.table("arch")
+    deb = top.table("debian")
+    source = DebianSource(tuple(deb.str_list("suites")), tuple(deb.str_list("security_suites")), deb.str("mirror"),
+                          deb.str("security_mirror"), deb.str("keyring"), tuple(deb.str_list("packages")))
+    deb.finish()
+    top.finish()
+    return source
+
+
+@dataclass(frozen=True)
 class Arch:
     name: str  # x86_64 or aarch64: the wheel tag's and uname's spelling
     triplet: str
@@ -46,6 +69,7 @@ def load_arches(table_path: Path) -> dict[str, Arch]:
                             row.str("cross_compiler"), row.str("qemu"))
         row.finish()
     rows.finish()
+    top.table("debian")  # read by sysroot.py
     top.finish()
     return arches
 
