@@ -14,8 +14,8 @@ from conftest import FIXTURES
 
 from tlkit.buildenv import ensure_buildenv
 from tlkit.cross.arch import resolve_arch
-from tlkit.cross.emulate import ensure_qemu, run_emulated
-from tlkit.cross.target import prepare_target
+from tlkit.cross.emulate import emulated_toolkit, ensure_qemu, run_emulated
+from tlkit.cross.target import elf_machine, prepare_target
 from tlkit.paths import cache_root
 from tlkit.pipeline import BuildOptions, make_plan
 
@@ -79,3 +79,30 @@ def test_fixture_cross_builds_for_aarch64_and_runs_under_qemu(aarch64):
                             {**os.environ, "PYTHONPATH": str(build)}, BOUND_S)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.split() == ["aarch64", "aarch64"]
+
+
+def test_emulated_python_sees_an_aarch64_cpu(aarch64):
+    """The sysroot's proc/cpuinfo stands in for this machine's under qemu -L (without it `import torch` dies)."""
+    plan, _, layout, _, qemu = aarch64
+    python = layout.sysroot / "usr" / "bin" / "python3.11"
+    res = run_emulated(qemu, layout.sysroot, [str(python), "-c", "print(open('/proc/cpuinfo').read())"],
+                       dict(os.environ), BOUND_S)
+    assert res.returncode == 0, res.stderr
+    assert "CPU implementer\t: 0x41" in res.stdout and f"CPU part\t: 0x{plan.arch.emulated_cpu.split(':0x')[1]}" \
+        in res.stdout
+
+
+def test_emulated_toolkit_compiles_for_sm_121a_with_the_aarch64_nvcc(aarch64, tmp_path):
+    """nvcc, cicc and ptxas of the aarch64 toolkit, each under qemu-user, its host compiler the cross GCC."""
+    plan, compiler, layout, _, qemu = aarch64
+    shim = emulated_toolkit(layout.cuda, layout.sysroot, qemu, compiler.cc, compiler.cxx, tmp_path / "cuda")
+    kernel = tmp_path / "k.cu"
+    kernel.write_text("__global__ void k(float* a) { a[threadIdx.x] += 1.0f; }\n")
+    version = subprocess.run([str(shim / "bin" / "nvcc"), "--version"], capture_output=True, text=True,
+                             timeout=BOUND_S)
+    assert version.returncode == 0 and "release 13.2, V13.2.86" in version.stdout, version.stderr
+    res = subprocess.run([str(shim / "bin" / "nvcc"), "-arch=sm_121a", "-cubin", "-o", str(tmp_path / "k.cubin"),
+                          str(kernel)], capture_output=True, text=True, timeout=BOUND_S, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert readelf_machine(tmp_path / "k.cubin") == "NVIDIA CUDA architecture"
+    assert elf_machine(layout.cuda / "bin" / "nvcc") == "aarch64"  # it was the aarch64 nvcc that ran

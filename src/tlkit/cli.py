@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("patches-check", help="apply the series to a scratch copy of the pinned source")
     _build_args(p)
     p.set_defaults(func=cmd_patches_check)
+    from tlkit.cross.verify import add_parser as add_verify_aarch64_parser
     from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.doctor import add_doctor_parser
     from tlkit.verify.cli import add_gpu_parser, add_verify_parser
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     add_gpu_parser(sub)
     add_doctor_parser(sub)
     add_diagnose_parser(sub)
+    add_verify_aarch64_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -43,6 +43,7 @@ class Arch:
     glibc: tuple[int, int]
     cross_compiler: str
     qemu: str
+    emulated_cpu: str  # "implementer:part" for the emulation sysroot's /proc/cpuinfo; "" for none
 
     @property
     def wheel_platform(self) -> str:
@@ -66,7 +67,8 @@ def load_arches(table_path: Path) -> dict[str, Arch]:
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
             raise row.fail("glibc", f"must be MAJOR.MINOR, got {glibc!r}")
         arches[name] = Arch(name, row.str("triplet"), row.str("debian"), (int(parts[0]), int(parts[1])),
-                            row.str("cross_compiler"), row.str("qemu"))
+                            row.str("cross_compiler"), row.str("qemu"),
+                            row.str("emulated_cpu", required=False) or "")
         row.finish()
     rows.finish()
     top.table("debian")  # read by sysroot.py

@@ -49,11 +49,25 @@ def resolve_target_packages(arch: Arch, python: str, toolkit: dict[str, str], pi
     return TargetPackages(arch, python, tuple(f"{n}=={v}" for n, v in sorted(toolkit.items())), tuple(runtime))
 
 
-def install_target(requirements: list[str] | tuple[str, ...], target: TargetPackages, into: Path) -> None:
-    """pip install --target of the target machine's wheels (no dependencies: every one is pinned)."""
-    cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", "--quiet",
+def install_target(requirements: list[str] | tuple[str, ...], target: TargetPackages, into: Path,
+                   deps: bool = False) -> None:
+    """pip install --target of the target machine's wheels; without `deps` only those named (all pinned)."""
+    cmd = [sys.executable, "-m", "pip", "install", *([] if deps else ["--no-deps"]), "--disable-pip-version-check",
+           "--quiet",
            "--no-warn-script-location", "--target", str(into), *target.pip_args(), *requirements]
     res = subprocess.run(tied(cmd), capture_output=True, text=True)
     if res.returncode != 0:
         raise KitError(f"installing the {target.arch.name} wheels {' '.join(requirements)} failed:\n"
                        f"{res.stderr.strip()[-2000:]}")
+
+
+def download_target(requirement: str, target: TargetPackages, into: Path) -> Path:
+    """pip download of one target wheel (no dependencies) into `into`; returns the wheel."""
+    into.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
+           "-d", str(into), *target.pip_args(), requirement]
+    res = subprocess.run(tied(cmd), capture_output=True, text=True)
+    wheels = sorted(into.glob("*.whl"))
+    if res.returncode != 0 or len(wheels) != 1:
+        raise KitError(f"pip download {requirement} for {target.arch.name} failed:\n{res.stderr.strip()[-2000:]}")
+    return wheels[0]

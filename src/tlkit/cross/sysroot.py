@@ -17,7 +17,8 @@ from tlkit.supervise import tied
 
 
 def sysroot_key(arch: Arch, source: DebianSource) -> str:
-    text = "\n".join([arch.debian, *source.suites, *source.security_suites, source.mirror, *sorted(source.packages)])
+    text = "\n".join([arch.debian, arch.emulated_cpu, *source.suites, *source.security_suites, source.mirror,
+                      *sorted(source.packages)])
     return f"debian-{arch.debian}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
@@ -71,4 +72,24 @@ def ensure_sysroot(arch: Arch, source: DebianSource, cache: Path, environ: dict[
                 if res.returncode != 0:
                     raise KitError(f"dpkg-deb -x {deb.name} failed: {res.stderr.strip()[:300]}")
             (staged / "tlkit-packages.txt").write_text("".join(f"{d.name}\n" for d in debs))
+            write_emulated_cpu(staged, arch)
     return root
+
+
+def write_emulated_cpu(root: Path, arch: Arch, cores: int = 2) -> None:
+    """proc/cpuinfo and the cores' MIDR_EL1 under the sysroot, which qemu-user -L shows the guest in place of this
+    machine's (recipes/arches.toml, emulated_cpu, says why)."""
+    if not arch.emulated_cpu:
+        return
+    implementer, part = (int(x, 16) for x in arch.emulated_cpu.split(":"))
+    block = ("processor\t: {i}\nBogoMIPS\t: 2000.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 "
+             "atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\nCPU implementer\t: 0x{impl:02x}\n"
+             "CPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0x{part:03x}\nCPU revision\t: 0\n\n")
+    (root / "proc").mkdir(parents=True, exist_ok=True)
+    (root / "proc" / "cpuinfo").write_text("".join(block.format(i=i, impl=implementer, part=part)
+                                                   for i in range(cores)))
+    midr = (implementer << 24) | (0xF << 16) | (part << 4)
+    for i in range(cores):
+        folder = root / "sys" / "devices" / "system" / "cpu" / f"cpu{i}" / "regs" / "identification"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "midr_el1").write_text(f"0x{midr:016x}\n")
