@@ -54,10 +54,11 @@ def emulated_toolkit(cuda: Path, sysroot: Path, qemu: str, cc: str, cxx: str, de
     real_nvcc.write_bytes((cuda / "bin" / "nvcc").read_bytes())
     real_nvcc.chmod(0o755)
 
-    def under_qemu(binary: Path) -> list[str]:
+    def under_qemu(binary: Path | str) -> list[str]:
         return [f'exec "{qemu}" -L "{sysroot}" "{binary}" "$@"']
 
-    _script(dest / "bin" / "nvcc", under_qemu(real_nvcc))
+    # Found beside the script, not at `dest`: the folder may be made elsewhere and renamed into place.
+    _script(dest / "bin" / "nvcc", under_qemu('${0%/*}/nvcc.target'))
     _script(dest / "nvvm" / "bin" / "cicc", under_qemu(cuda / "nvvm" / "bin" / "cicc"))
     for tool in NVCC_TOOLS:
         if (cuda / "bin" / tool).is_file():
