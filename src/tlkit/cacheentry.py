@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from tlkit.locks import exclusive
 
 READY = ".tlkit-ready"
 
@@ -51,3 +53,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(f.name).unlink(missing_ok=True)
         raise
+
+
+def cached_entry(entry: Path, marker: str, fill: Callable[[Path], object], log=print) -> Path:
+    """`entry`, made once by fill(staged folder) under a lock shared by every process, and renamed into place."""
+    if not is_ready(entry):
+        with exclusive(entry.with_name(entry.name + ".lock"), str(entry), wait=True, log=log):
+            if not is_ready(entry):
+                with staged_entry(entry, marker) as staged:
+                    fill(staged)
+    return entry

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tlkit.cacheentry import is_ready, staged_entry
+from tlkit.cacheentry import cached_entry, is_ready
 from tlkit.cross.arch import load_debian
 from tlkit.cross.cmake import TargetLayout, write_toolchain_file
 from tlkit.cross.compiler import CrossCompiler, ensure_cross_compiler
 from tlkit.cross.packages import TargetPackages, install_target
 from tlkit.cross.sysroot import ensure_sysroot
 from tlkit.errors import KitError
-from tlkit.locks import exclusive
 
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}  # e_machine of the ELF header
 
@@ -29,13 +28,9 @@ def elf_machine(path: Path) -> str:
 
 def _ensure_wheels(requirements: tuple[str, ...], target: TargetPackages, prefix: Path, log) -> Path:
     if not is_ready(prefix):
-        with exclusive(prefix.with_name(prefix.name + ".lock"), f"the {target.arch.name} packages {prefix}",
-                       wait=True, log=log):
-            if not is_ready(prefix):
-                log(f"target: installing {target.arch.name} wheels {' '.join(requirements)}")
-                with staged_entry(prefix, " ".join(requirements)) as staged:
-                    install_target(requirements, target, staged)
-    return prefix
+        log(f"target: installing {target.arch.name} wheels {' '.join(requirements)}")
+    return cached_entry(prefix, " ".join(requirements), lambda staged: install_target(requirements, target, staged),
+                        log)
 
 
 def target_cuda(target: TargetPackages, cache: Path, log=print) -> Path:

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tlkit.cacheentry import is_ready, staged_entry
+from tlkit.cacheentry import cached_entry, is_ready
 from tlkit.cross.arch import load_debian, resolve_arch
 from tlkit.cross.compiler import ensure_cross_compiler
 from tlkit.cross.emulate import emulated_toolkit, ensure_qemu, run_emulated
@@ -20,7 +20,6 @@ from tlkit.cross.packages import TargetPackages, download_target, install_target
 from tlkit.cross.sysroot import ensure_sysroot
 from tlkit.cross.target import target_cuda
 from tlkit.errors import KitError
-from tlkit.locks import exclusive
 from tlkit.machine import describe
 from tlkit.paths import KitLayout, cache_root
 from tlkit.sources import sha256_file
@@ -51,16 +50,6 @@ def kit_wheel(dist: Path, version: str, label: str) -> Path:
     return wheels[-1]
 
 
-def _cached(entry: Path, marker: str, fill, log) -> Path:
-    """`entry` made once by fill(staged) under a lock, atomically."""
-    if not is_ready(entry):
-        with exclusive(entry.with_name(entry.name + ".lock"), str(entry), wait=True, log=log):
-            if not is_ready(entry):
-                with staged_entry(entry, marker) as staged:
-                    fill(staged)
-    return entry
-
-
 def target_env(wheel: Path, pins: list[str], torch: str, target: TargetPackages, work: Path, log) -> Path:
     """The wheel, its pins and torch with every dependency, as the target's site-packages (pip --target)."""
     reqs = [str(wheel), *pins, torch]
@@ -68,7 +57,7 @@ def target_env(wheel: Path, pins: list[str], torch: str, target: TargetPackages,
     site = work / f"site-{key}"
     if not is_ready(site):
         log(f"target env: pip install --target {site} (aarch64 wheels, with dependencies): {' '.join(reqs)}")
-    return _cached(site, "\n".join(reqs), lambda staged: install_target(reqs, target, staged, deps=True), log)
+    return cached_entry(site, "\n".join(reqs), lambda staged: install_target(reqs, target, staged, deps=True), log)
 
 
 def cmd_verify_aarch64(args: argparse.Namespace) -> int:
@@ -89,7 +78,7 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
     if args.pypi:
         pins = list(config.stock_pins.get(args.pypi, ()))
         wheel_dir = cache / "wheels" / f"tilelang-{args.pypi}-{arch.name}"
-        wheel = next(iter(sorted(_cached(wheel_dir, args.pypi, lambda staged: download_target(
+        wheel = next(iter(sorted(cached_entry(wheel_dir, args.pypi, lambda staged: download_target(
             f"tilelang=={args.pypi}", plan.target, staged), log).glob("*.whl"))))
         subject = f"stock tilelang {args.pypi} ({wheel.name})"
     else:
@@ -106,7 +95,7 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
     work = kit.verify_work("verify-aarch64")
     site = target_env(wheel, pins, config.torch, plan.target, work, log)
     shim_key = hashlib.sha256("\n".join(map(str, (cuda, sysroot, qemu, compiler.cc, compiler.cxx))).encode())
-    shim = _cached(work / f"cuda-{shim_key.hexdigest()[:12]}", str(cuda), lambda staged: emulated_toolkit(
+    shim = cached_entry(work / f"cuda-{shim_key.hexdigest()[:12]}", str(cuda), lambda staged: emulated_toolkit(
         cuda, sysroot, qemu, compiler.cc, compiler.cxx, staged), log)
 
     log(f"verify-aarch64: {subject} (sha256 {sha256_file(wheel)})")
