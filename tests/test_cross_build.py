@@ -14,10 +14,12 @@ from conftest import FIXTURES
 
 from tlkit.buildenv import ensure_buildenv
 from tlkit.cross.arch import resolve_arch
-from tlkit.cross.emulate import emulated_toolkit, ensure_qemu, run_emulated
+from tlkit.cross.cudahome import emulated_toolkit
+from tlkit.cross.emulate import ensure_qemu, run_emulated
 from tlkit.cross.target import elf_machine, prepare_target
 from tlkit.paths import cache_root
 from tlkit.pipeline import BuildOptions, make_plan
+from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 
 KIT = Path(__file__).resolve().parents[1]
 ARCHES = KIT / "recipes" / "arches.toml"
@@ -29,7 +31,8 @@ def aarch64(tmp_path_factory):
     plan = make_plan(BuildOptions(jobs=1, arch=resolve_arch("aarch64", ARCHES)))
     out = tmp_path_factory.mktemp("cross")
     env = dict(os.environ)
-    compiler, layout = prepare_target(plan.target, ARCHES, cache_root(), Path(sys.executable), env,
+    host = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", plan.cuda), cache_root())
+    compiler, layout = prepare_target(plan.target, host, ARCHES, cache_root(), Path(sys.executable), env,
                                       out / "toolchain.cmake", log=lambda *_: None)
     return plan, compiler, layout, out, ensure_qemu(plan.arch, env, log=lambda *_: None)
 
@@ -46,6 +49,11 @@ def test_toolchain_file_takes_the_targets_compiler_and_roots(aarch64):
     assert f'set(CMAKE_CXX_COMPILER "{compiler.cxx}")' in text and compiler.cxx.endswith("aarch64-linux-gnu-g++")
     assert f'"{layout.cuda}"' in text and f'"{layout.site / "z3"}"' in text and f'"{layout.sysroot / "usr"}"' in text
     assert "CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY" in text and "CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER" in text
+    # nvcc is this machine's (it runs here), its lib/ the target's (what it links against).
+    assert f'set(CMAKE_CUDA_COMPILER "{layout.nvcc}")' in text
+    assert elf_machine(layout.nvcc.resolve()) == "x86_64" and (layout.nvcc.parent.parent / "lib").resolve() == \
+        (layout.cuda / "lib").resolve()
+    assert (out / "toolchain.cmake.modules" / "FindZ3.cmake").is_file()
 
 
 def test_fixture_cross_builds_for_aarch64_and_runs_under_qemu(aarch64):
@@ -72,6 +80,9 @@ def test_fixture_cross_builds_for_aarch64_and_runs_under_qemu(aarch64):
     assert ran.returncode == 0, ran.stderr
     lines = ran.stdout.splitlines()
     assert lines[0] == "cudart 13020" and lines[1] == "z3 sat" and lines[2].startswith("libstdc++ 2"), lines
+    assert lines[3].startswith("devices cudaError"), lines  # the runtime answered; no driver under qemu
+    sections = subprocess.run(["readelf", "-SW", str(probe)], capture_output=True, text=True, check=True).stdout
+    assert ".nv_fatbin" in sections  # the sm_121a kernel, built by nvcc into the aarch64 program
 
     python = layout.sysroot / "usr" / "bin" / "python3.11"
     imported = run_emulated(qemu, layout.sysroot, [str(python), "-c", "import platform, _probe; "

@@ -15,7 +15,8 @@ from pathlib import Path
 from tlkit.cacheentry import cached_entry, is_ready
 from tlkit.cross.arch import load_debian, resolve_arch
 from tlkit.cross.compiler import ensure_cross_compiler
-from tlkit.cross.emulate import emulated_toolkit, ensure_qemu, run_emulated
+from tlkit.cross.cudahome import emulated_toolkit
+from tlkit.cross.emulate import ensure_qemu, run_emulated
 from tlkit.cross.packages import TargetPackages, download_target, install_target
 from tlkit.cross.sysroot import ensure_sysroot
 from tlkit.cross.target import target_cuda
