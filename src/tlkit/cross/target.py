@@ -21,7 +21,8 @@ ELF_MACHINES = {62: "x86_64", 183: "aarch64"}  # e_machine of the ELF header
 
 def elf_machine(path: Path) -> str:
     """The machine an ELF file is for (what `readelf -h` calls Machine), to check a download before use."""
-    head = path.read_bytes()[:20]
+    with open(path, "rb") as f:
+        head = f.read(20)
     if head[:4] != b"\x7fELF":
         raise KitError(f"{path} is not an ELF file")
     code = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
