@@ -62,6 +62,14 @@ def stock_sources(session: nox.Session) -> None:
                 success_codes=[0, 1])
 
 
+@nox.session(name="verify-aarch64")
+def verify_aarch64(session: nox.Session) -> None:
+    """An aarch64 wheel under qemu-user on this machine: install, import, compile for sm_121a; timed, bounded
+    (-- --pypi 0.1.14 for the stock wheel; default: the kit's own aarch64 wheel in dist/)."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "verify-aarch64", *session.posargs)
+
+
 @nox.session(name="verify-gpu")
 def verify_gpu(session: nox.Session) -> None:
     """Run every kernel variant on the GPU present against PyTorch, under a device-hang watchdog; time it."""

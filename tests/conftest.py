@@ -105,7 +105,8 @@ def kit(tmp_path: Path) -> Path:
     """A kit root with the real CUDA toolchain table and the fixture's patch series."""
     root = tmp_path / "kit"
     (root / "recipes").mkdir(parents=True)
-    shutil.copy(KIT / "recipes" / "cuda-toolchains.toml", root / "recipes")
+    for table in ("cuda-toolchains.toml", "arches.toml"):
+        shutil.copy(KIT / "recipes" / table, root / "recipes")
     shutil.copytree(TINY_PATCHES, root / "patches" / "tinyext")
     return root
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tlkit.locks import exclusive
 from tlkit.redact import redact
 
 READY = ".tlkit-ready"
@@ -41,3 +42,26 @@ def staged_entry(entry: Path, marker: str | None) -> Iterator[Path]:
         except OSError:
             if not entry.is_dir() or (marker is not None and not is_ready(entry)):
                 raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """`path` with `text`, or as it was: written beside and renamed, so no reader sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                     suffix=".partial", delete=False) as f:
+        f.write(text)
+    try:
+        Path(f.name).replace(path)
+    except BaseException:
+        Path(f.name).unlink(missing_ok=True)
+        raise
+
+
+def cached_entry(entry: Path, marker: str, fill: Callable[[Path], object], log=print) -> Path:
+    """`entry`, made once by fill(staged folder) under a lock shared by every process, and renamed into place."""
+    if not is_ready(entry):
+        with exclusive(entry.with_name(entry.name + ".lock"), str(entry), wait=True, log=log):
+            if not is_ready(entry):
+                with staged_entry(entry, marker) as staged:
+                    fill(staged)
+    return entry

@@ -10,7 +10,7 @@ from tlkit.errors import KitError
 from tlkit.paths import DEFAULT_RECIPE
 
 
-def _build_args(p: argparse.ArgumentParser) -> None:
+def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
     p.add_argument("--cuda", help="CUDA 13.x toolkit to build with (default: the recipe's); build-wheel also takes "
                                   "a comma list (13.0,13.2) or 'all' the recipe supports: one wheel each, in turn")
@@ -21,16 +21,23 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-remote", metavar="URL",
                    help="shared compile cache for ccache: file:/folder, http://host:port/path or redis://host:port "
                         "(default: $TLKIT_CACHE_REMOTE; '' for none)")
+    if arch:
+        p.add_argument("--arch", help="the machine the wheel is for: x86_64 or aarch64 (default: this machine's "
+                                      "own); another than this one is a cross build (docs/aarch64.md)")
 
 
 def _options(args: argparse.Namespace):
     import os
 
+    from tlkit.cross.arch import resolve_arch
+    from tlkit.paths import kit_root
     from tlkit.pipeline import BuildOptions, resolve_remote
 
+    arch = getattr(args, "arch", None)
     return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
                         dist=args.dist, work=args.work_dir,
-                        cache_remote=resolve_remote(args.cache_remote, dict(os.environ)))
+                        cache_remote=resolve_remote(args.cache_remote, dict(os.environ)),
+                        arch=None if arch is None else resolve_arch(arch, kit_root() / "recipes" / "arches.toml"))
 
 
 class Terminated(KeyboardInterrupt):
@@ -102,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tlkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-wheel", help="build the recipe's patched wheel into dist/")
-    _build_args(p)
+    _build_args(p, arch=True)
     p.set_defaults(func=cmd_build_wheel)
     p = sub.add_parser("patches-check", help="apply the series to a scratch copy of the pinned source")
     _build_args(p)
     p.set_defaults(func=cmd_patches_check)
+    from tlkit.cross.verify import add_parser as add_verify_aarch64_parser
     from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.doctor import add_doctor_parser
     from tlkit.upstream.outdated import add_outdated_parser
@@ -117,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     add_doctor_parser(sub)
     add_diagnose_parser(sub)
     add_outdated_parser(sub)
+    add_verify_aarch64_parser(sub)
     args = parser.parse_args(argv)
     try:
         end_with_launcher()

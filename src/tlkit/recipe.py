@@ -16,6 +16,7 @@ from tlkit.tomltable import Table, load_toml
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _LOCAL = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)*$")
+TABLES = ("cuda-toolchains", "arches")  # the kit's data tables in recipes/, which are not recipes
 _PATCH_NAME = re.compile(r"^(\d{4})-[A-Za-z0-9._-]+\.patch$")
 
 
@@ -194,5 +195,5 @@ def resolve_recipe(spec: str, recipes_dir: Path) -> Path:
     named = recipes_dir / f"{spec}.toml"
     if named.is_file():
         return named
-    known = sorted(p.stem for p in recipes_dir.glob("*.toml") if p.stem != "cuda-toolchains")
+    known = sorted(p.stem for p in recipes_dir.glob("*.toml") if p.stem not in TABLES)
     raise RecipeError(named, "-", f"no recipe named {spec!r}; known: {', '.join(known)}")

@@ -1,0 +1,1 @@
+"""Building for another machine than this one (--arch), and running what was built under qemu-user."""

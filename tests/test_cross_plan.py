@@ -1,0 +1,104 @@
+"""--arch: resolved once, the plan for another machine (its CUDA row, runtime pins, platform tags, folder,
+label), the target's wheels resolved on the real index, and a bad value stopped in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tlkit.cross.arch import resolve_arch
+from tlkit.cross.compiler import ensure_cross_compiler
+from tlkit.errors import KitError
+from tlkit.pipeline import BuildOptions, make_plan
+
+KIT = Path(__file__).resolve().parents[1]
+ARCHES = KIT / "recipes" / "arches.toml"
+
+
+def test_default_arch_is_this_machine_and_keeps_the_native_folder():
+    plan = make_plan(BuildOptions(jobs=1))
+    assert plan.arch.name == platform.machine() and not plan.cross and plan.target is None
+    assert plan.work.name == "tilelang-0.1.14-cu13.2"
+
+
+def test_aarch64_plan_names_the_target_toolkit_pins_tag_and_label():
+    native = make_plan(BuildOptions(jobs=1))
+    plan = make_plan(BuildOptions(jobs=1, arch=resolve_arch("aarch64", ARCHES)))
+    assert plan.cross and plan.arch.triplet == "aarch64-linux-gnu" and plan.arch.debian == "arm64"
+    assert plan.arch.wheel_platform == "linux_aarch64"
+    assert plan.label == native.label  # the platform tag, not the label, tells the two wheels apart
+    assert plan.work.name == "tilelang-0.1.14-cu13.2-aarch64"
+    assert plan.target.toolkit == (
+        "nvidia-cuda-cccl==13.2.86", "nvidia-cuda-crt==13.2.86", "nvidia-cuda-nvcc==13.2.86",
+        "nvidia-cuda-nvrtc==13.2.86", "nvidia-cuda-runtime==13.2.86", "nvidia-nvvm==13.2.86")
+    assert plan.target.runtime == ("apache-tvm-ffi==0.1.12", "z3-solver==4.15.4.0")
+    platforms = plan.arch.pip_platforms()
+    assert platforms[0] == "manylinux_2_36_aarch64" and platforms[-1] == "manylinux2014_aarch64"
+    assert "manylinux_2_34_aarch64" in platforms  # z3-solver 4.15.4.0's only aarch64 wheel
+
+
+def test_aarch64_packages_resolve_to_aarch64_wheels_on_the_index(tmp_path):
+    """pip itself (dry run, metadata only) picks one aarch64 wheel per pinned package."""
+    plan = make_plan(BuildOptions(jobs=1, arch=resolve_arch("aarch64", ARCHES)))
+    reqs = [*plan.target.toolkit, *plan.target.runtime]
+    report = tmp_path / "report.json"
+    res = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps",
+                          "--ignore-installed", "--report", str(report), "--target", str(tmp_path / "t"),
+                          *plan.target.pip_args(), *reqs], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    picked = {i["metadata"]["name"].lower(): i["download_info"]["url"].rsplit("/", 1)[-1]
+              for i in json.loads(report.read_text())["install"]}
+    assert sorted(picked) == sorted(r.split("==")[0] for r in reqs)
+    assert all(name.endswith("aarch64.whl") for name in picked.values()), picked
+    assert "-cp311-" in picked["apache-tvm-ffi"], picked
+
+
+def test_bad_arch_is_one_line_naming_the_option_before_any_download(kit, tmp_path):
+    cache = tmp_path / "cache"
+    env = {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(cache)}
+    res = subprocess.run([sys.executable, "-m", "tlkit", "build-wheel", "--arch", "riscv64", "--recipe", "nope"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        "tlkit: error: --arch riscv64: not a target the kit builds for; choose one of aarch64, x86_64"]
+    assert not cache.exists() and not (kit / "build").exists()
+
+
+def test_arch_table_rows_are_read_strictly(tmp_path):
+    table = tmp_path / "arches.toml"
+    table.write_text(ARCHES.read_text().replace('glibc = "2.36"', 'glibc = "2.x"', 1))
+    with pytest.raises(KitError, match=r"arches.toml: \[arch.x86_64.glibc\] must be MAJOR.MINOR, got '2.x'"):
+        resolve_arch("aarch64", table)
+
+
+def test_missing_cross_compiler_that_cannot_be_installed_is_one_line(tmp_path):
+    """No aarch64-linux-gnu-g++ on PATH and no apt-get to install it: one line naming both, before any work."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    cache = tmp_path / "cache"
+    env = {**os.environ, "TLKIT_ROOT": str(KIT), "TLKIT_CACHE_DIR": str(cache), "PATH": str(empty)}
+    res = subprocess.run([sys.executable, "-m", "tlkit", "build-wheel", "--arch", "aarch64",
+                          "--work-dir", str(tmp_path / "w"), "--dist", str(tmp_path / "dist")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        "tlkit: error: the aarch64 cross compiler: aarch64-linux-gnu-gcc is not on PATH and the kit cannot install "
+        "it (no apt-get here); install Debian's g++-aarch64-linux-gnu (sudo apt-get install g++-aarch64-linux-gnu) "
+        "or put aarch64-linux-gnu-gcc on PATH"]
+    assert not cache.exists() and not (tmp_path / "w").exists() and not (tmp_path / "dist").exists()
+
+
+def test_cross_compiler_is_debian_gcc_with_libstdcxx():
+    """The kit's own cross compiler (installed through apt-get where missing): GCC, whose C++ runtime is the
+    libstdc++ the aarch64 apache-tvm-ffi and z3-solver wheels link (their NEEDED entries)."""
+    cc = ensure_cross_compiler(resolve_arch("aarch64", ARCHES), dict(os.environ), log=lambda *_: None)
+    assert cc.cxx.endswith("aarch64-linux-gnu-g++") and cc.version.split(".")[0].isdigit()
+    probe = subprocess.run([cc.cxx, "-print-file-name=libstdc++.so"], capture_output=True, text=True, check=True)
+    assert "/aarch64-linux-gnu/" in probe.stdout and probe.stdout.strip().endswith("libstdc++.so")
+    assert cc.provenance()["triplet"] == "aarch64-linux-gnu"
