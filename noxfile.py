@@ -44,6 +44,14 @@ def patches_check(session: nox.Session) -> None:
     _tlkit(session, "patches-check", *session.posargs)
 
 
+@nox.session(name="patches-export")
+def patches_export(session: nox.Session) -> None:
+    """Write a git tree's commits above `upstream` as the series, one folder per upstream, and list them in the
+    recipe: -- TREE [--recipe R]."""
+    _kit(session)
+    session.run("python", "-m", "tlkit", "patches-export", *session.posargs)
+
+
 @nox.session(name="verify-sm120")
 def verify_sm120(session: nox.Session) -> None:
     """Compile every DeepSeek-V4-Flash kernel variant for sm_120, sm_120a, sm_121, sm_121a, bounded; report."""

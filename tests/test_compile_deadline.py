@@ -1,4 +1,4 @@
-"""The compile deadline (patches 0005 and 0007-0009) against the built wheel, run by hand (`pytest -m slow`).
+"""The compile deadline (patches 0005 and 0007-0010) against the built wheel, run by hand (`pytest -m slow`).
 
 A hang is injected at each stage of a real compile for sm_120 (tests/fixtures/deadline/driver.py):
 a Python-level pass, a C++ lowering loop, nvcc, the host compiler of the wrapper build, a hard Z3
@@ -130,7 +130,7 @@ print(json.dumps({"own": _cpp_deadline_message(cpp), "context": _cpp_deadline_me
 
 
 def test_the_c_deadline_message_is_recovered_when_the_interrupt_overtook_it_and_only_then(venv, tmp_path):
-    """0008: the message's [C++: ...] part comes from C++'s own error even when the Python interrupt overtook it
+    """0009: the message's [C++: ...] part comes from C++'s own error even when the Python interrupt overtook it
     (as the error's context, or inside CompileTimeoutError.__init__ while tvm_ffi built it, seen under load on
     the Z3 stage); never from an earlier compile's timeout that a retry was handling."""
     res = subprocess.run([str(venv), "-c", MESSAGE_PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=300)

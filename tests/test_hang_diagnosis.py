@@ -1,4 +1,4 @@
-"""Hangs in a user's run name themselves (patch 0011 and `tlkit diagnose`), against the built wheel; run by
+"""Hangs in a user's run name themselves (patches 0013-0015 and `tlkit diagnose`), against the built wheel; run by
 hand (`nox -s tests -- -m slow`). No GPU: compiles are for sm_120, held by the documented fault-injection
 point; ranks run on CPU with gloo under torchrun."""
 

@@ -1,4 +1,4 @@
-"""The launch watchdog's attribution (patch 0011's tilelang/jit/launch_verdict.py, taken from the real patch with
+"""The launch watchdog's attribution (patch 0015's tilelang/jit/launch_verdict.py, taken from the real patch with
 git apply) on recorded event states: a kernel is stuck only if it started and has not finished; work that is not
 TileLang's is named when the events leave nothing else; otherwise every possibility is a candidate."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 KIT = Path(__file__).resolve().parents[1]
-PATCH = next((KIT / "patches" / "0.1.14").glob("0011-*.patch"))
+PATCH = next((KIT / "patches" / "0.1.14").glob("tilelang/0015-*.patch"))
 MODULE = "tilelang/jit/launch_verdict.py"
 
 

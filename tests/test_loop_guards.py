@@ -1,4 +1,4 @@
-"""Loop guards (patches 0006 and 0010) against the built wheel, run by hand (`pytest -m slow`): each cap
+"""Loop guards (patches 0006 and 0011-0012) against the built wheel, run by hand (`pytest -m slow`): each cap
 forced to 1 through its PassContext key trips on a real kernel (the model's act_quant, verify/kernels.py)
 with an error that names the kernel, pass, loop, step count and cap, operator, level, buffers and key."""
 

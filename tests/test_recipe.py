@@ -22,6 +22,10 @@ def _series(text: str, value: str) -> str:
     return re.sub(r"series = \[[^\]]*\]", lambda _: f"series = {value}", text)
 
 
+def _upstreams(text: str, line: str) -> str:
+    return re.sub(r"^upstreams = .*\n", lambda _: line, text, flags=re.M)
+
+
 def test_shipped_recipe_loads():
     r = load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml")
     assert (r.source.package, r.version, r.cuda_default) == ("tilelang", "0.1.14", "13.2")
@@ -47,8 +51,17 @@ def test_shipped_recipe_loads():
         (lambda s: s.replace('"cmake==4.4.5"', '"cmake>=4"'), "build.requires[3]", "pinned with =="),
         (lambda s: s.replace('scheme = "tlkit', 'scheme = "TL_KIT'), "label.scheme", "local label"),
         (lambda s: s.replace('scheme = "tlkit.cu{cuda}', 'scheme = "tlkit.{arch}'), "label.scheme", "only {cuda}"),
-        (lambda s: _series(s, '["fix-it.patch"]'), "patches.series[0]", "NNNN-"),
-        (lambda s: _series(s, '["0002-b.patch", "0001-a.patch"]'), "patches.series", "ascending"),
+        (lambda s: _series(s, '["tilelang/fix-it.patch"]'), "patches.series[0]", "NNNN-"),
+        (lambda s: _series(s, '["tilelang/0002-b.patch", "tvm/0001-a.patch"]'), "patches.series", "ascending"),
+        (lambda s: _series(s, '["0001-a.patch"]'), "patches.series[0]", "folder of its upstream: tilelang/ or tvm/"),
+        (lambda s: _series(s, '["vendor/0001-a.patch"]'), "patches.series[0]", "folder of its upstream"),
+        (lambda s: _series(_upstreams(s, ""), '["tvm/0001-a.patch"]'), "patches.series[0]", "names no upstreams"),
+        (lambda s: _upstreams(s, 'upstreams = { tilelang = ".", tvm = "../tvm" }\n'), "patches.upstreams.tvm",
+         "'.' or a relative folder"),
+        (lambda s: _upstreams(s, 'upstreams = { tilelang = ".", tvm = "." }\n'), "patches.upstreams",
+         "two upstreams own the same part"),
+        (lambda s: _upstreams(s, 'upstreams = { "TVM fork" = "3rdparty/tvm" }\n'), 'patches.upstreams.TVM fork',
+         "plain folder name"),
         (lambda s: s.replace('"==0.1.12"', '"about 0.1"'), "runtime.pins.apache-tvm-ffi", "specifier"),
         (lambda s: s.replace("[label]", "[label]\nshceme2 = 1"), "label.shceme2", "unknown key"),
         (lambda s: s.replace("[source]", "[source]\nurl = 'x'"), "source.url", "unknown key"),

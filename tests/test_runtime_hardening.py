@@ -1,4 +1,4 @@
-"""The kit wheel's runtime files (patch 0011) on a shared machine: secrets kept out of the state file, no folder
+"""The kit wheel's runtime files (patches 0014, 0015) on a shared machine: secrets kept out of the state file, no folder
 or link planted in /tmp followed, reports bounded, a forked child's monitor state its own (issue 25, items 7-11).
 Slow: needs the built wheel; no GPU (the wheel's own modules, called as the monitor calls them)."""
 

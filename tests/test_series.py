@@ -55,6 +55,24 @@ def test_series_folder_must_match_recipe(patches):
         load_series(patches, "tinyext", [*NAMES, "0003-gone.patch"])
 
 
+def test_a_patch_in_an_upstream_folder_changes_only_that_upstreams_files(patches):
+    """The C code (src/) is one upstream's, the rest another's: 0002 changes both and is refused, naming the file."""
+    upstreams = {"tinyext": ".", "native": "src"}
+    base = patches / "tinyext"
+    for name, folder in zip(NAMES, ("native", "tinyext"), strict=True):
+        (base / folder).mkdir(exist_ok=True)
+        (base / name).rename(base / folder / name)
+    entries = [f"native/{NAMES[0]}", f"tinyext/{NAMES[1]}"]
+    with pytest.raises(PatchError) as info:
+        load_series(patches, "tinyext", entries, upstreams)
+    assert str(info.value) == (f"{base / entries[1]}: changes src/tiny.c, which is the native upstream's (src), not "
+                               "tinyext's (.): split the patch by upstream")
+    # without the upstreams (a flat recipe) the same files load, and a stray one in a subfolder is still found
+    assert [p.name for p in load_series(patches, "tinyext", entries).patches] == entries
+    with pytest.raises(PatchError, match=f"{entries[1]} not listed in the recipe"):
+        load_series(patches, "tinyext", entries[:1], upstreams)
+
+
 def test_digest_follows_content_and_order(patches):
     a = load_series(patches, "tinyext", NAMES).digest
     broken_copy(patches, NAMES[1], "hello from the tlkit series", "hello again")

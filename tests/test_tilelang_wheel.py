@@ -31,7 +31,7 @@ def py(python: Path, code: str, env: dict[str, str], tmp: Path) -> subprocess.Co
 
 
 # Every TVM Python class that has no C++ type in the kit's wheel but has one in the stock wheel: the classes of
-# the parts patch 0012 stops building. Made by this test's probe (see its file's first line).
+# the parts patch 0016 stops building. Made by this test's probe (see its file's first line).
 UNBUILT = KIT / "tests" / "data" / "slim-tvm-unbuilt-classes.txt"
 
 
@@ -43,9 +43,9 @@ def api_surface(python: Path, tmp: Path) -> dict:
 
 
 def test_import_tilelang_loses_nothing_the_stock_wheel_gives(venv, tmp_path):
-    """The kit's wheel (TVM built without the parts of 0012) against the stock PyPI 0.1.14 wheel: every tilelang
+    """The kit's wheel (TVM built without the parts of 0016) against the stock PyPI 0.1.14 wheel: every tilelang
     submodule that imports there imports here, with every public name (and `tvm`'s) still there; the classes
-    left without a C++ type are exactly the stock wheel's plus the pinned list of the parts 0012 leaves out."""
+    left without a C++ type are exactly the stock wheel's plus the pinned list of the parts 0016 leaves out."""
     stock = create_venv(KIT / "build" / "test-venvs-stock", ["tilelang==0.1.14", "apache-tvm-ffi==0.1.12",
                                                              "torch==2.13.0"], log=lambda *_: None).python
     kit, pypi = api_surface(venv, tmp_path), api_surface(stock, tmp_path)
@@ -58,7 +58,7 @@ def test_import_tilelang_loses_nothing_the_stock_wheel_gives(venv, tmp_path):
 
 
 def test_wheel_name_label_and_provenance(wheel):
-    series = load_series(KIT / "patches", RECIPE.patch_dir, RECIPE.series)
+    series = load_series(KIT / "patches", RECIPE.patch_dir, RECIPE.series, RECIPE.upstreams)
     label = RECIPE.local_label("13.2", series.digest)
     # platform "auto": what the builder's glibc allows (manylinux_2_35 on Debian 12)
     assert re.fullmatch(rf"tilelang-0\.1\.14\+{re.escape(label)}-cp39-abi3-manylinux_2_\d+_x86_64\.whl", wheel.name)
@@ -95,7 +95,7 @@ def test_import_and_compile_for_sm120(venv, cuda_env, tmp_path):
 
 def test_the_host_compilers_warnings_still_reach_the_terminal(venv, cuda_env, tmp_path):
     """Issue 14 item 9: the kernel wrapper's compile (TileLang's LibraryGenerator: nvcc --shared, for the cython
-    backend) runs in a process group of its own (patch 0007), but what it prints on success still goes where
+    backend) runs in a process group of its own (patches 0007-0008), but what it prints on success still goes where
     upstream sends it. nvcc's host compiler is a real g++ behind a script that warns when it links the shared
     library."""
     cxx = tmp_path / "warning-cxx"

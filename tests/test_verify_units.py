@@ -311,7 +311,7 @@ def test_verify_cuda_takes_any_toolkit_of_the_table_a_list_or_all(given, toolkit
 def test_patch_0001_and_verify_sm120_hold_kernels_to_the_same_limits():
     """The compile-time check (patch 0001's PER_BLOCK_LIMIT) and verify-sm120's table must agree wherever both
     name a compute capability; 0001 also keeps 10.1, which CUDA 13 renamed 11.0 (the table has sm_110)."""
-    patch = next((KIT / "patches" / "0.1.14").glob("0001-*.patch")).read_text()
+    patch = next((KIT / "patches" / "0.1.14").glob("tilelang/0001-*.patch")).read_text()
     block = re.search(r"^\+PER_BLOCK_LIMIT = \{\n(.*?)^\+\}", patch, re.MULTILINE | re.DOTALL)
     assert block, "PER_BLOCK_LIMIT not found in patch 0001"
     in_patch = {int(cc): int(limit) for cc, limit in re.findall(r"(\d+): (\d+)", block.group(1))}

@@ -102,6 +102,16 @@ def end_with_launcher() -> None:
         raise KitError(f"the launcher (pid {value}, ${PARENT_ENV}) has already ended")
 
 
+def cmd_patches_export(args: argparse.Namespace) -> int:
+    from tlkit.patchexport import export_series
+    from tlkit.paths import kit_root
+    from tlkit.recipe import resolve_recipe
+
+    kit = kit_root()
+    export_series(args.tree, resolve_recipe(args.recipe, kit / "recipes"), kit / "patches")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from tlkit.redact import redact_streams
 
@@ -114,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("patches-check", help="apply the series to a scratch copy of the pinned source")
     _build_args(p)
     p.set_defaults(func=cmd_patches_check)
+    p = sub.add_parser("patches-export", help="write a git tree's commits above 'upstream' as the recipe's series "
+                                              "(one folder per upstream) and list them in the recipe")
+    p.add_argument("tree", type=Path, help="the git tree: the prepared source (build/<recipe>-cu<NNN>/src) or a copy")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
+    p.set_defaults(func=cmd_patches_export)
     from tlkit.cross.verify import add_parser as add_verify_aarch64_parser
     from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.doctor import add_doctor_parser

@@ -83,7 +83,7 @@ def make_plans(opts: BuildOptions) -> list[Plan]:
     kit = (opts.kit or kit_root()).resolve()
     recipe = load_recipe(resolve_recipe(opts.recipe, kit / "recipes"))
     cudas = choose_toolkits(opts.cuda, recipe.cuda_supported, recipe.cuda_default)
-    series = load_series(kit / "patches", recipe.patch_dir, recipe.series)
+    series = load_series(kit / "patches", recipe.patch_dir, recipe.series, recipe.upstreams)
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if jobs < 1:
         raise KitError(f"--jobs must be at least 1, got {jobs}")

@@ -18,6 +18,7 @@ _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _LOCAL = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)*$")
 TABLES = ("cuda-toolchains", "arches")  # the kit's data tables in recipes/, which are not recipes
 _PATCH_NAME = re.compile(r"^(\d{4})-[A-Za-z0-9._-]+\.patch$")
+_UPSTREAM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Recipe:
     cuda_supported: tuple[str, ...]
     patch_dir: str
     series: tuple[str, ...]
+    upstreams: dict[str, str]  # patch subfolder -> the part of the source that upstream owns ("." the rest)
     build_requires: tuple[str, ...]
     build_env: dict[str, str]
     source_date_epoch: int
@@ -111,6 +113,22 @@ def _check_label_scheme(table: Table, scheme: str) -> None:
         raise table.fail("scheme", f"gives {sample!r}, not a PEP 440 local label (a-z, 0-9, dots)")
 
 
+def _upstreams(patches: Table) -> dict[str, str]:
+    """`upstreams = { folder = "part of the source" }`: each patch sits in the folder of the project it goes to,
+    and changes only the files that project owns (the longest part that holds them; "." owns the rest)."""
+    upstreams = patches.str_map("upstreams", required=False)
+    for folder, part in upstreams.items():
+        if not _UPSTREAM_NAME.match(folder):
+            raise patches.fail(f"upstreams.{folder}", "must be a plain folder name (a-z, 0-9, '.', '_', '-')")
+        if part != "." and (not part or part.startswith("/") or part.endswith("/")
+                            or ".." in part.split("/") or "." in part.split("/")):
+            raise patches.fail(f"upstreams.{folder}", f"{part!r} must be '.' or a relative folder of the source")
+    parts = list(upstreams.values())
+    if len(set(parts)) != len(parts):
+        raise patches.fail("upstreams", "two upstreams own the same part of the source")
+    return upstreams
+
+
 def load_recipe(path: Path) -> Recipe:
     """Read and validate one recipe; every error names the file, the key and the problem."""
     path = Path(path)
@@ -126,12 +144,19 @@ def load_recipe(path: Path) -> Recipe:
 
     patches = top.table("patches")
     patch_dir = patches.str("dir")
+    upstreams = _upstreams(patches)
     series = tuple(patches.str_list("series"))
     numbers = []
-    for i, name in enumerate(series):
+    for i, entry in enumerate(series):
+        folder, _, name = entry.rpartition("/")
+        if upstreams and folder not in upstreams:
+            raise patches.fail(f"series[{i}]", f"{entry!r} must sit in the folder of its upstream: "
+                                               f"{' or '.join(f'{u}/' for u in upstreams)}")
+        if not upstreams and folder:
+            raise patches.fail(f"series[{i}]", f"{entry!r} is in a folder, but the recipe names no upstreams")
         m = _PATCH_NAME.match(name)
         if not m:
-            raise patches.fail(f"series[{i}]", f"{name!r} must be named NNNN-short-name.patch")
+            raise patches.fail(f"series[{i}]", f"{entry!r} must be named NNNN-short-name.patch")
         numbers.append(int(m.group(1)))
     if numbers != sorted(set(numbers)):
         raise patches.fail("series", f"patch numbers must be unique and ascending in series order: {numbers}")
@@ -177,6 +202,7 @@ def load_recipe(path: Path) -> Recipe:
         cuda_supported=supported,
         patch_dir=patch_dir,
         series=series,
+        upstreams=upstreams,
         build_requires=requires,
         build_env=env,
         source_date_epoch=epoch,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,12 @@ class Patch:
     subject: str
     fields: dict[str, str]
     sha256: str
+    name: str  # as the recipe's series lists it: NNNN-x.patch, or upstream/NNNN-x.patch
 
     @property
-    def name(self) -> str:
-        return self.path.name
+    def upstream(self) -> str:
+        """The folder of the upstream project this patch goes to ("" in a series without upstreams)."""
+        return self.name.rpartition("/")[0]
 
     def files(self) -> list[str]:
         """The paths this patch changes (from its `diff --git a/X b/X` headers)."""
@@ -56,7 +59,7 @@ class Series:
         return h.hexdigest()
 
 
-def parse_patch(path: Path) -> Patch:
+def parse_patch(path: Path, name: str | None = None) -> Patch:
     """A git format-patch file whose message carries What/Why/Upstream-Issue/Upstream-Status lines."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -79,18 +82,41 @@ def parse_patch(path: Path) -> Patch:
     if missing:
         raise PatchError(f"{path}: header lacks {', '.join(f + ':' for f in missing)} "
                          f"(every patch says {', '.join(REQUIRED_FIELDS)})")
-    return Patch(path, subject, fields, hashlib.sha256(text.encode()).hexdigest())
+    return Patch(path, subject, fields, hashlib.sha256(text.encode()).hexdigest(), name or path.name)
 
 
-def load_series(patches_root: Path, folder: str, names: tuple[str, ...] | list[str]) -> Series:
-    """Load the recipe's series; a .patch file in the folder that the recipe does not list is an error,
-    so that nothing is silently left out."""
+def owner(file: str, upstreams: Mapping[str, str]) -> str | None:
+    """The upstream that owns `file`: the one whose part of the source is the longest that holds it."""
+    best, depth = None, -1
+    for folder, part in upstreams.items():
+        if part == "." and depth < 0:
+            best, depth = folder, 0
+        elif part != "." and file.startswith(part + "/") and len(part) > depth:
+            best, depth = folder, len(part)
+    return best
+
+
+def check_upstream(patch: Patch, upstreams: Mapping[str, str]) -> None:
+    """A patch in an upstream's folder changes only files that upstream owns (else it goes to the wrong review)."""
+    for file in patch.files():
+        found = owner(file, upstreams)
+        if found != patch.upstream:
+            whose = f"the {found} upstream's ({upstreams[found]})" if found else "no upstream's"
+            raise PatchError(f"{patch.path}: changes {file}, which is {whose}, not {patch.upstream}'s "
+                             f"({upstreams[patch.upstream]}): split the patch by upstream")
+
+
+def load_series(patches_root: Path, folder: str, names: tuple[str, ...] | list[str],
+                upstreams: Mapping[str, str] | None = None) -> Series:
+    """Load the recipe's series; a .patch file under the folder that the recipe does not list is an error,
+    so that nothing is silently left out. With `upstreams` (the recipe's), each patch must change only files
+    of the upstream whose subfolder holds it."""
     base = patches_root / folder
     if names and not base.is_dir():
         raise PatchError(f"patch folder {base} does not exist")
     listed = set(names)
     if base.is_dir():
-        stray = sorted(p.name for p in base.glob("*.patch") if p.name not in listed)
+        stray = sorted(rel for p in base.rglob("*.patch") if (rel := p.relative_to(base).as_posix()) not in listed)
         if stray:
             raise PatchError(f"{base}: {', '.join(stray)} not listed in the recipe's [patches] series")
     patches = []
@@ -98,5 +124,8 @@ def load_series(patches_root: Path, folder: str, names: tuple[str, ...] | list[s
         path = base / name
         if not path.is_file():
             raise PatchError(f"{path}: listed in the recipe's series but missing")
-        patches.append(parse_patch(path))
+        patch = parse_patch(path, name)
+        if upstreams:
+            check_upstream(patch, upstreams)
+        patches.append(patch)
     return Series(base, tuple(patches))

@@ -138,7 +138,7 @@ def _write_state(tree: Path, fetched: FetchedSource, series: Series) -> None:
     (tree / ".git" / STATE).write_text(json.dumps(redact_data(state), indent=1) + "\n")
 
 
-def _dirty(tree: Path) -> list[str]:
+def dirty_files(tree: Path) -> list[str]:
     lines = git(tree, "status", "--porcelain", "--untracked-files=all").stdout.splitlines()
     return [ln for ln in lines if ln[3:] not in BUILD_REWRITES]
 
@@ -148,7 +148,7 @@ def prepare_tree(dest: Path, fetched: FetchedSource, series: Series, epoch: int,
     """Make `dest` hold upstream + series. Returns what was done: reused, reapplied or created."""
     state = _read_state(dest) if dest.is_dir() else {}
     if state.get("source") == fetched.digest and not clean:
-        dirty = _dirty(dest)
+        dirty = dirty_files(dest)
         if dirty:
             raise PatchError(f"{dest} has uncommitted changes ({dirty[0].strip()}, ...): commit them and "
                              "export with `git format-patch upstream`, or pass --clean to start over")
