@@ -221,5 +221,10 @@ def resolve_recipe(spec: str, recipes_dir: Path) -> Path:
     named = recipes_dir / f"{spec}.toml"
     if named.is_file():
         return named
-    known = sorted(p.stem for p in recipes_dir.glob("*.toml") if p.stem not in TABLES)
+    known = [p.stem for p in recipe_paths(recipes_dir)]
     raise RecipeError(named, "-", f"no recipe named {spec!r}; known: {', '.join(known)}")
+
+
+def recipe_paths(recipes_dir: Path) -> list[Path]:
+    """The recipes in `recipes_dir`, sorted: every .toml but the kit's data tables (TABLES)."""
+    return sorted(p for p in recipes_dir.glob("*.toml") if p.stem not in TABLES)

@@ -12,7 +12,7 @@ from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
 from tlkit.paths import KitLayout
-from tlkit.recipe import load_recipe
+from tlkit.recipe import load_recipe, recipe_paths
 from tlkit.texttable import align
 from tlkit.toolchain import load_toolchains
 from tlkit.upstream.index import PYPI, Project, fetch_project
@@ -51,9 +51,7 @@ def _exact(spec: str) -> str | None:
 def pins(layout: KitLayout) -> list[Pin]:
     """What the kit pins upstream, read from its own data: every recipe, the toolchain table, verify.toml."""
     out: list[Pin] = []
-    for path in sorted(layout.recipes.glob("*.toml")):
-        if path.name == layout.toolchains.name:
-            continue
+    for path in recipe_paths(layout.recipes):
         recipe = load_recipe(path)
         source = recipe.source
         out.append(Pin(recipe.name, getattr(source, "package", "tilelang"), source.version, "source"))
