@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 
-from tlkit.supervise import tied
+from tlkit import supervise
 
 LOOK_TIMEOUT_S = 60.0  # measured: 6-9 s on an H100/H200 (docs/hang-diagnosis.md)
 FOCUS_KERNELS = 4  # kernels whose PC and line are read (cuda-gdb switches focus to each in turn)
@@ -215,15 +214,13 @@ def look(pid: int, tilelang_names: set[str] | None = None, timeout: float = LOOK
     for c in commands():
         argv += ["-ex", c]
     started = time.monotonic()
-    child = subprocess.Popen(tied(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             stdin=subprocess.DEVNULL, errors="replace")
-    try:
-        out, _ = child.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        child.send_signal(signal.SIGTERM)  # the supervisor ends cuda-gdb (SIGINT first: it detaches)
-        out, _ = child.communicate()
+    try:  # tied to diagnose; on the bound the supervisor ends cuda-gdb (SIGINT first: it detaches) and is waited for
+        out = supervise.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL, errors="replace", timeout=timeout).stdout
+    except subprocess.TimeoutExpired as exc:
+        raw = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""
         return GpuLook(pid, time.monotonic() - started, error=f"cuda-gdb did not finish within {timeout:g} s",
-                       raw=out)
+                       raw=raw)
     seconds = time.monotonic() - started
     result = GpuLook(pid, seconds, raw=out)
     if any(r in out for r in REFUSED) and not KERNEL_ROW.search(out):
