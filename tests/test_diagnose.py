@@ -257,7 +257,9 @@ def test_diagnosing_its_own_shell_leaves_out_itself_and_its_ancestors():
         out, err = shell.communicate(timeout=300)
     sleeper = int(err.splitlines()[0])
     assert shell.returncode == 0, err
-    assert [(v["pid"], v["kind"]) for v in json.loads(out)] == [(sleeper, "not-python")], out
+    verdicts = [(v["pid"], v["kind"]) for v in json.loads(out)]
+    assert verdicts[1:] == [(sleeper, "not-python")], out
+    assert verdicts[0][1] == "left-out"  # the shell itself: one line saying why it has no verdict
 
 
 def test_pid_1_or_a_tree_too_large_is_refused_in_one_line_before_any_sampling():

@@ -61,6 +61,8 @@ def test_cuda_option_gives_the_toolkits_in_the_order_named(given, chosen):
                     "13.5 or all"),
     ("13.2,", "--cuda 13.2,: '' is not a supported CUDA toolkit; choose from 13.2, 13.3, 13.4, 13.5 or all"),
     ("13.3,13.3", "--cuda 13.3,13.3: 13.3 is named twice"),
+    ("13.9,13.5,banana", "--cuda 13.9,13.5,banana: '13.9', 'banana' are not supported CUDA toolkits; choose from "
+                         "13.2, 13.3, 13.4, 13.5 or all"),
 ])
 def test_a_bad_cuda_value_is_one_line_naming_it_and_the_supported_list(given, message):
     with pytest.raises(KitError) as info:

@@ -79,10 +79,14 @@ def choose_toolkits(given: str | None, supported: Sequence[str], default: str,
     choices = f"{', '.join(supported)} or all"
     if given.strip() == "all":
         return tuple(supported)
+    values = [v.strip() for v in given.split(",")]
+    unknown = [v for v in values if v not in supported]
+    if unknown:
+        named = ", ".join(repr(v) for v in unknown)
+        verb = "is not a supported CUDA toolkit" if len(unknown) == 1 else "are not supported CUDA toolkits"
+        raise KitError(f"{option} {given}: {named} {verb}; choose from {choices}")
     chosen: list[str] = []
-    for value in (v.strip() for v in given.split(",")):
-        if value not in supported:
-            raise KitError(f"{option} {given}: {value!r} is not a supported CUDA toolkit; choose from {choices}")
+    for value in values:
         if value in chosen:
             raise KitError(f"{option} {given}: {value} is named twice")
         chosen.append(value)

@@ -61,7 +61,8 @@ def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_samp
                 raise KitError(f"PID {pid} heads {count} processes ({what}): name the job's own PIDs, "
                                "or pass --all to sample every one")
     sampling = sample_tree(pids, seconds, native, on_sample, skip=lineage, prune=frozenset({me}))
-    verdicts = []
+    verdicts = [Verdict(pid, str(pid), "left-out", "diagnose's own process or one of its ancestors (a shell, nox): "
+                        "left out; its other descendants are diagnosed") for pid in pids if pid in lineage | {me}]
     for pid, obs in sampling.observed.items():
         sample = obs.first
         if pid not in pids and sample is not None and sample.is_compiler():

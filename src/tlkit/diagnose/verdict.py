@@ -59,7 +59,7 @@ class Verdict:
     pid: int
     label: str
     kind: str  # compiling | gpu | collective | native | spinning | deadlock | lock | io | sleeping | not-python |
-    #            exited | missing | unknown
+    #            exited | missing | left-out | unknown
     summary: str
     progressing: bool | None = None
     evidence: list[str] = field(default_factory=list)
