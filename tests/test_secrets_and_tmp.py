@@ -35,6 +35,13 @@ def test_redact(given, shown):
     assert redact(given) == (given if shown is None else shown)
 
 
+def test_a_secret_option_and_a_value_under_a_secret_name_are_hidden():
+    assert redact(f"pip --password {SECRET} --jobs 2 --api-key {SECRET}") == "pip --password *** --jobs 2 --api-key ***"
+    assert redact("--token --verbose") == "--token --verbose"  # an option after it is not its value
+    assert redact_data({"password": SECRET, "api_key": SECRET, "jobs": "2"}) == {"password": "***", "api_key": "***",
+                                                                             "jobs": "2"}
+
+
 def test_redact_data_reaches_every_string():
     data = {"source": {"url": f"https://u:{SECRET}@git.example/x.git"}, "list": [f"http://{SECRET}@h/"], "n": 1}
     assert SECRET not in repr(redact_data(data)) and redact_data(data)["n"] == 1

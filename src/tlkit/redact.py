@@ -2,7 +2,8 @@
 
 Credentials reach the kit in URLs (a compile cache remote `http://user:password@host/`, a token alone
 `http://token@host/`, ccache's `|bearer-token=...` property), in `key=value` settings and in HTTP auth
-headers. The rules err on the side of hiding: everything between `://` and the last `@` of a word is
+headers, in `--password VALUE` options and under a secret's name in data. The rules err on the side of
+hiding: everything between `://` and the last `@` of a word is
 userinfo (a password may hold `/` or `@`), and the user name alone is kept."""
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s|'\"<>]*)@")
 _SETTING = re.compile(r"(?i)(\b[\w.-]*(?:password|passwd|token|secret|api[_-]?key|access[_-]?key|credentials?)=)"
                       r"([^\s&|'\",;]+)")
 _AUTH_HEADER = re.compile(r"(?i)(authorization:\s*(?:\w+\s+)?)\S+")
+# An option whose name says secret, then its value as the next word: `--password hunter2`, `--api-key abc`.
+_OPTION = re.compile(r"(?i)(--?[\w-]*(?:password|passwd|token|secret|api[_-]?key|access[_-]?key|credentials?)\s+)"
+                     r"(?!-)[^\s'\"]+")
+_SECRET_KEY = re.compile(r"(?i)(password|passwd|token|secret|api[_-]?key|access[_-]?key|credentials?)$")
 HIDDEN = "***"
 
 
@@ -29,6 +34,7 @@ def redact(text: str) -> str:
         return text
     text = _USERINFO.sub(_userinfo, text)
     text = _SETTING.sub(lambda m: m.group(1) + HIDDEN, text)
+    text = _OPTION.sub(lambda m: m.group(1) + HIDDEN, text)
     return _AUTH_HEADER.sub(lambda m: m.group(1) + HIDDEN, text)
 
 
@@ -36,8 +42,9 @@ def redact_data(value: Any) -> Any:
     """A JSON-like value (provenance, a report, a state record) with every string redacted."""
     if isinstance(value, str):
         return redact(value)
-    if isinstance(value, dict):
-        return {redact_data(k): redact_data(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a value under a secret's name is hidden whatever it looks like
+        return {redact_data(k): HIDDEN if isinstance(k, str) and _SECRET_KEY.search(k) and isinstance(v, str)
+                else redact_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(redact_data(v) for v in value)
     return value
