@@ -167,6 +167,17 @@ class Watched:
         self.fds.clear()
 
 
+def outliving(pids: list[int], end, bound: float) -> list[int]:
+    """Watch `pids` (pidfds taken now), call `end()` (a signal and the wait for its target), and return those of
+    them still alive `bound` s later, at most."""
+    watched = Watched(pids)
+    try:
+        end()
+        return watched.alive_after(bound)
+    finally:
+        watched.close()
+
+
 def cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()

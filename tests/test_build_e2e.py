@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import KIT, TINY, Watched, cmdline, make_sdist, process_tree, write_recipe
+from conftest import KIT, TINY, cmdline, make_sdist, outliving, process_tree, write_recipe
 
 from tlkit.diagnose.proc import descendants
 from tlkit.errors import FetchError
@@ -178,13 +178,7 @@ def test_sigkill_of_the_kit_leaves_no_build_process(kit, find_links, shared_cach
         assert len([pid for pid in tree if b"tlkit.supervise" in cmdline(pid)]) == 1, tree
         assert len([pid for pid in tree if b"tlkit.leftovers" in cmdline(pid)]) == 1, tree
         assert (work / "wheel-raw").is_dir()
-        watched = Watched(tree)
-        try:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=BOUND)
-            left = watched.alive_after(BOUND)
-        finally:
-            watched.close()
+        left = outliving(tree, lambda: (os.kill(proc.pid, signal.SIGKILL), proc.wait(timeout=BOUND)), BOUND)
         outlived = _release(fifo)
     assert not left, f"processes of the build outlived the killed kit: {left}"
     assert not outlived, "the blocked build step outlived the killed kit"
@@ -209,13 +203,7 @@ def test_a_signal_to_nox_ends_the_kit_and_its_whole_build(kit, find_links, share
     with held_build(cmd, env, fifo) as proc:
         tree = descendants(proc.pid)
         assert any(b"tlkit\0build-wheel" in cmdline(pid) for pid in tree), "nox did not start the kit"
-        watched = Watched(tree)
-        try:
-            os.kill(proc.pid, sig)
-            proc.wait(timeout=BOUND)
-            left = watched.alive_after(BOUND)
-        finally:
-            watched.close()
+        left = outliving(tree, lambda: (os.kill(proc.pid, sig), proc.wait(timeout=BOUND)), BOUND)
         outlived = _release(fifo)
     assert not left, f"processes outlived nox: {[cmdline(p)[:80] for p in left]}"
     assert not outlived, "the blocked build step outlived nox"
@@ -237,13 +225,10 @@ def test_sigterm_to_the_kit_during_the_sdist_fetch_ends_pip(kit, find_links, tmp
             with conn:
                 tree = descendants(proc.pid)
                 assert any(b"pip\0download" in cmdline(pid) for pid in tree), tree
-                watched = Watched(tree)
-                try:
-                    proc.send_signal(signal.SIGTERM)
-                    _, err = proc.communicate(timeout=BOUND)
-                    left = watched.alive_after(BOUND)
-                finally:
-                    watched.close()
+                ended = []
+                left = outliving(tree, lambda: (proc.send_signal(signal.SIGTERM),
+                                                ended.append(proc.communicate(timeout=BOUND))), BOUND)
+                err = ended[0][1]
     assert not left, f"processes outlived the stopped kit: {[cmdline(p)[:80] for p in left]}"
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert not (cache / "sources").exists() or not list((cache / "sources").rglob("*.tar.gz"))
