@@ -35,6 +35,13 @@ NCCL = ("nccl",)
 # The file names TileLang's nvcc steps compile from: compile_cuda's tvm_kernels.cu (a temporary folder in the
 # stock wheel; the kit wheel keeps it, see docs/hang-diagnosis.md), the cython backend's temporary .cu.
 TILELANG_SOURCE = re.compile(r"(^|/)(tvm_kernels[^/]*\.cu|tl-kernel-[0-9a-f]+\.cu)$")
+# Where the PC's line is in a header inlined into the kernel (a CCCL atomic, say), cuda-gdb names the kernel's
+# translation unit only inside nvcc's internal-linkage symbols: `_INTERNAL_<hash>_<length>_<unit>_<hash>` and
+# `_GLOBAL__N__<hash>_<length>_<unit>_<hash>`, the unit's file name with `.` and `-` written `_`
+# (`_INTERNAL_e82636d0_14_tvm_kernels_cu_1b63e085`: tvm_kernels.cu).
+UNIT_MARK = re.compile(r"_(?:INTERNAL|GLOBAL__N_)_([0-9a-f]{8})_(\d+)_")
+TILELANG_UNIT = re.compile(r"^(tvm_kernels\w*_cu|tl_kernel_[0-9a-f]+_cu)$")
+INLINED = re.compile(r" inlined from (\S+?):(\d+)\.?\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -54,12 +61,14 @@ class Resident:
     file: str | None = None
     line: int | None = None
     source: str | None = None  # the line itself, read from `file` when it exists
+    unit: str | None = None  # the translation unit the PC's line is inlined into (`tvm_kernels_cu`), if a header
     kind: str = "other"  # tilelang | nccl | other
 
     def text(self) -> str:
         where = ""
         if self.file and self.line:
             where = f" at {os.path.basename(self.file)}:{self.line}"
+            where += f" (inlined into {_unit_file(self.unit)})" if self.unit else ""
             where += f" `{self.source.strip()}`" if self.source else (
                 "" if os.path.exists(self.file) else " (that file no longer exists)")
         warps = f", {self.warps} warp(s) active" if self.warps is not None else ""
@@ -153,12 +162,29 @@ def _focus_details(text: str, kernels: dict[int, Resident]) -> None:
         pc = PC_IN.search(block)
         if pc:
             kernel.pc = pc.group(1)
+        if INLINED.search(block):
+            kernel.unit = _unit(block)
         line_of = LINE_OF.search(block)
         at = AT_LINE.search(block)
         if line_of:
             kernel.line, kernel.file = int(line_of.group(1)), line_of.group(2)
         elif at:
             kernel.file, kernel.line = at.group(1), int(at.group(2))
+
+
+def _unit(block: str) -> str | None:
+    """The translation unit named in the first nvcc internal-linkage symbol of `block` (see UNIT_MARK)."""
+    m = UNIT_MARK.search(block)
+    if not m:
+        return None
+    unit = block[m.end(): m.end() + int(m.group(2))]
+    return unit if len(unit) == int(m.group(2)) else None
+
+
+def _unit_file(unit: str) -> str:
+    """`tvm_kernels_cu` -> `tvm_kernels.cu` (the extension's dot; other `_` are left as they are)."""
+    stem, _, ext = unit.rpartition("_")
+    return f"{stem}.{ext}" if stem else unit
 
 
 def _warps(text: str, kernels: dict[int, Resident]) -> None:
@@ -185,7 +211,8 @@ def classify(k: Resident, tilelang_names: set[str]) -> str:
     if any(part in lowered for part in NCCL):
         return "nccl"
     bare = k.name.rsplit("::", 1)[-1]
-    if k.name in tilelang_names or bare in tilelang_names or (k.file and TILELANG_SOURCE.search(k.file)):
+    if k.name in tilelang_names or bare in tilelang_names or (k.file and TILELANG_SOURCE.search(k.file)) or (
+            k.unit and TILELANG_UNIT.match(k.unit)):
         return "tilelang"
     return "other"
 
