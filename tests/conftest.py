@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.diagnose.proc import descendants
-from tlkit.paths import cache_root
+from tlkit.base.procs import descendants
+from tlkit.base.paths import cache_root
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify.venv import create_venv
 

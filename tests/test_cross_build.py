@@ -17,7 +17,7 @@ from tlkit.cross.arch import resolve_arch
 from tlkit.cross.cudahome import emulated_toolkit
 from tlkit.cross.emulate import ensure_qemu, run_emulated
 from tlkit.cross.target import elf_machine, prepare_target
-from tlkit.paths import cache_root
+from tlkit.base.paths import cache_root
 from tlkit.pipeline import BuildOptions, make_plan
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 

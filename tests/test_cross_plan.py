@@ -14,7 +14,7 @@ import pytest
 
 from tlkit.cross.arch import resolve_arch
 from tlkit.cross.compiler import ensure_cross_compiler
-from tlkit.errors import KitError
+from tlkit.base.errors import KitError
 from tlkit.pipeline import BuildOptions, make_plan
 
 KIT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tlkit.doctor import assess, driver_version, load_driver_table, wheels_finding, wheels_for_driver
-from tlkit.errors import RecipeError
+from tlkit.base.errors import RecipeError
 from tlkit.toolchain import load_toolchains
 
 KIT = Path(__file__).resolve().parents[1]

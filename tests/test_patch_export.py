@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import EPOCH, TINY, git, make_sdist, write_recipe
 
-from tlkit.errors import PatchError
+from tlkit.base.errors import PatchError
 from tlkit.patchexport import export_series
 from tlkit.recipe import load_recipe
 from tlkit.series import load_series

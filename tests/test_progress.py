@@ -14,7 +14,7 @@ import pytest
 from conftest import KIT
 
 from tlkit.buildenv import ensure_buildenv
-from tlkit.errors import RecipeError
+from tlkit.base.errors import RecipeError
 from tlkit.progress import (
     STEP_COUNT,
     CostModel,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.errors import RecipeError
+from tlkit.base.errors import RecipeError
 from tlkit.recipe import load_recipe, resolve_recipe
 from tlkit.toolchain import load_toolchain_spec
 

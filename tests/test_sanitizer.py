@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.errors import KitError
-from tlkit.paths import cache_root
+from tlkit.base.errors import KitError
+from tlkit.base.paths import cache_root
 from tlkit.verify.cli import find_sanitizer, record_sanitizer, subject_env
 from tlkit.verify.config import load_config
 from tlkit.verify.gpu import GpuContext, sanitize

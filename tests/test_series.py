@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import EPOCH, TINY, TINY_PATCHES, git, make_sdist
 
-from tlkit.errors import PatchError
+from tlkit.base.errors import PatchError
 from tlkit.series import load_series, parse_patch
 from tlkit.sources import FetchedSource
 from tlkit.tree import check_series, prepare_tree, scratch_tree

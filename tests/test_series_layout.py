@@ -15,7 +15,7 @@ import pytest
 from conftest import KIT, git
 
 from tlkit.patchexport import export_series
-from tlkit.paths import cache_root
+from tlkit.base.paths import cache_root
 from tlkit.recipe import load_recipe
 from tlkit.series import Series, load_series
 from tlkit.sources import FetchedSource, fetch_source

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import TINY, git, make_sdist
 
-from tlkit.errors import FetchError
+from tlkit.base.errors import FetchError
 from tlkit.recipe import GitSource, SdistSource
 from tlkit.sources import fetch_git, fetch_sdist, sha256_file
 

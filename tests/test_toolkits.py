@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import TINY, make_sdist, write_recipe
 
-from tlkit.errors import KitError, RecipeError
+from tlkit.base.errors import KitError, RecipeError
 from tlkit.pipeline import BuildOptions, build_wheels
 from tlkit.toolchain import choose_toolkits, ensure_toolchain, load_toolchain_spec, load_toolchains
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.errors import RecipeError
+from tlkit.base.errors import RecipeError
 from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.options import add_sm120_arguments, resolve_sm120
 from tlkit.verify.report import (

@@ -8,10 +8,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from tlkit.errors import BuildError
+from tlkit.base.errors import BuildError
 from tlkit.progress import Progress, fmt_seconds, load_cost_model
-from tlkit.redact import redact
-from tlkit.supervise import stop, tied
+from tlkit.base.redact import redact
+from tlkit.base.procs import stop, tied
 from tlkit.toolchain import Toolchain
 
 GIB = 1 << 30
@@ -75,7 +75,7 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
         for key in sorted(k for k in env if k.startswith(logged)):
             logf.write(redact(f"# env {key}={env[key]}\n"))
         logf.flush()
-        # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build (supervise.stop). Under the
+        # Own session: Ctrl-C reaches tlkit alone, which then stops the whole build (procs.stop). Under the
         # supervisor, no process of the build outlives this one, however this one ends.
         supervised = tied(cmd, STOP_GRACE_SECONDS)
         proc = subprocess.Popen(supervised, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

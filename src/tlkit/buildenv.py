@@ -7,10 +7,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from tlkit import supervise
-from tlkit.cacheentry import is_ready, mark_ready
-from tlkit.errors import KitError
-from tlkit.locks import exclusive
+from tlkit.base import procs
+from tlkit.base.cacheentry import is_ready, mark_ready
+from tlkit.base.errors import KitError
+from tlkit.base.locks import exclusive
 
 
 def buildenv_key(requires: tuple[str, ...] | list[str]) -> str:
@@ -27,8 +27,8 @@ def make_venv(env: Path, requirements: list[str] | tuple[str, ...]) -> None:
         shutil.rmtree(env)
     env.parent.mkdir(parents=True, exist_ok=True)
     try:
-        supervise.run([sys.executable, "-m", "venv", str(env)], check=True, capture_output=True, text=True)
-        res = supervise.run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
+        procs.run([sys.executable, "-m", "venv", str(env)], check=True, capture_output=True, text=True)
+        res = procs.run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
                              "--disable-pip-version-check", *requirements], capture_output=True, text=True)
         if res.returncode != 0:
             raise KitError(f"installing {' '.join(requirements)} into {env} failed:\n{res.stderr.strip()[-3000:]}")

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.paths import DEFAULT_RECIPE
+from tlkit.base.errors import KitError
+from tlkit.base.paths import DEFAULT_RECIPE
 
 
 def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
@@ -30,7 +30,7 @@ def _options(args: argparse.Namespace):
     import os
 
     from tlkit.cross.arch import resolve_arch
-    from tlkit.paths import kit_root
+    from tlkit.base.paths import kit_root
     from tlkit.pipeline import BuildOptions, resolve_remote
 
     arch = getattr(args, "arch", None)
@@ -91,7 +91,7 @@ def end_with_launcher() -> None:
     import os
     import signal
 
-    from tlkit.verify.subject.protocol import die_with_parent
+    from tlkit.base.procs import die_with_parent
 
     value = os.environ.pop(PARENT_ENV, "")
     if not value:
@@ -104,7 +104,7 @@ def end_with_launcher() -> None:
 
 def cmd_patches_export(args: argparse.Namespace) -> int:
     from tlkit.patchexport import export_series
-    from tlkit.paths import kit_root
+    from tlkit.base.paths import kit_root
     from tlkit.recipe import resolve_recipe
 
     kit = kit_root()
@@ -113,7 +113,7 @@ def cmd_patches_export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tlkit.redact import redact_streams
+    from tlkit.base.redact import redact_streams
 
     redact_streams()
     parser = argparse.ArgumentParser(prog="tlkit", description=__doc__)

@@ -24,8 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.redact import redact
+from tlkit.base.errors import KitError
+from tlkit.base.redact import redact
 
 REMOTE_ENV = "TLKIT_CACHE_REMOTE"
 REMOTE_SCHEMES = ("file", "http", "redis")

@@ -10,9 +10,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit import probe
-from tlkit.errors import KitError
-from tlkit.tomltable import Table, load_toml
+from tlkit.base import probe
+from tlkit.base.errors import KitError
+from tlkit.base.tomltable import Table, load_toml
 from tlkit.verify.smem import base_arch, load_limits
 
 
@@ -192,7 +192,7 @@ def format_findings(findings: list[Finding]) -> str:
 
 
 def cmd_doctor(args) -> int:
-    from tlkit.paths import KitLayout
+    from tlkit.base.paths import KitLayout
 
     python = args.python or default_python()
     report = run_probe(python)

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tlkit.errors import PatchError, RecipeError
+from tlkit.base.errors import PatchError, RecipeError
 from tlkit.recipe import Recipe, load_recipe
 from tlkit.series import Series, load_series, owner, parse_patch
 from tlkit.tree import BASELINE, dirty_files, git

@@ -21,13 +21,13 @@ from tlkit.compilecache import (
 from tlkit.cross.arch import Arch, host_machine, resolve_arch
 from tlkit.cross.compiler import ensure_cross_compiler
 from tlkit.cross.packages import TargetPackages, resolve_target_packages
-from tlkit.errors import KitError
+from tlkit.base.errors import KitError
 from tlkit.leftovers import removed_however_this_ends
-from tlkit.locks import exclusive
-from tlkit.paths import cache_root, kit_root, private_tmp
+from tlkit.base.locks import exclusive
+from tlkit.base.paths import cache_root, kit_root, private_tmp
 from tlkit.provenance import provenance
 from tlkit.recipe import Recipe, load_recipe, resolve_recipe
-from tlkit.redact import redact
+from tlkit.base.redact import redact
 from tlkit.repair import repair_wheel
 from tlkit.series import Series, load_series
 from tlkit.sources import fetch_source, sha256_file

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from tlkit.tomltable import Table, load_toml
+from tlkit.base.tomltable import Table, load_toml
 
 _STEP = re.compile(r"^\[(\d+)/(\d+)\] (.*)$")
 _OBJECT_DIR = re.compile(r"CMakeFiles/[^/]+\.dir/")

@@ -10,8 +10,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from tlkit.errors import RecipeError
-from tlkit.tomltable import Table, load_toml
+from tlkit.base.errors import RecipeError
+from tlkit.base.tomltable import Table, load_toml
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tlkit import supervise
-from tlkit.errors import BuildError
-from tlkit.redact import redact
+from tlkit.base import procs
+from tlkit.base.errors import BuildError
+from tlkit.base.redact import redact
 
 
 def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
     """The most compatible manylinux tag the wheel's symbol versions allow (auditwheel show)."""
-    res = supervise.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
+    res = procs.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
     text = " ".join((res.stdout + res.stderr).split())
     # With libraries still to vendor, "consistent with" says linux_x86_64 and the symbol versions are in
     # "constrains ... to"; a self-contained wheel only gets the first sentence.
@@ -37,11 +37,11 @@ def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str,
     for pattern in exclude:
         cmd += ["--exclude", pattern]
     cmd.append(str(wheel))
-    res = supervise.run(cmd, capture_output=True, text=True, env=env, pass_fds=keep_fds)
+    res = procs.run(cmd, capture_output=True, text=True, env=env, pass_fds=keep_fds)
     with open(log_path, "a", encoding="utf-8") as logf:
         logf.write(redact(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}"))
     if res.returncode != 0:
-        show = supervise.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
+        show = procs.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
         raise BuildError(f"auditwheel repair --plat {platform} failed for {wheel.name}:\n"
                          f"{(res.stderr or res.stdout).strip()[-2000:]}\nauditwheel show says:\n"
                          f"{(show.stdout or show.stderr).strip()[-2000:]}")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import PatchError
+from tlkit.base.errors import PatchError
 
 REQUIRED_FIELDS = ("What", "Why", "Upstream-Issue", "Upstream-Status")
 _FIELD = re.compile(r"^([A-Z][A-Za-z-]+):\s*(.*)$")

@@ -13,9 +13,9 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit import supervise
-from tlkit.cacheentry import is_ready, staged_entry
-from tlkit.errors import FetchError
+from tlkit.base import procs
+from tlkit.base.cacheentry import is_ready, staged_entry
+from tlkit.base.errors import FetchError
 from tlkit.recipe import GitSource, SdistSource
 
 
@@ -59,7 +59,7 @@ def fetch_sdist(source: SdistSource, cache: Path, log=print) -> Path:
     with staged_entry(entry, None) as staged:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", source.package,
                "--disable-pip-version-check", "--quiet", "--dest", str(staged), spec]
-        res = supervise.run(cmd, capture_output=True, text=True)
+        res = procs.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise FetchError(f"pip could not download the {spec} sdist:\n{res.stderr.strip()}")
         files = [p for p in staged.iterdir() if p.name.endswith((".tar.gz", ".zip"))]
@@ -80,7 +80,7 @@ GIT_NOTHING_IN_BACKGROUND = ("-c", "gc.auto=0", "-c", "maintenance.auto=false", 
 def _git(args: list[str], cwd: Path, what: str) -> str:
     cmd = ["git", *GIT_NOTHING_IN_BACKGROUND, "-c", "protocol.file.allow=always", "-c", "advice.detachedHead=false",
            *args]
-    res = supervise.run(cmd, cwd=cwd, capture_output=True, text=True)  # a fetch may run for minutes
+    res = procs.run(cmd, cwd=cwd, capture_output=True, text=True)  # a fetch may run for minutes
     if res.returncode != 0:
         raise FetchError(f"{what} failed: git {' '.join(args)}\n{res.stderr.strip()}")
     return res.stdout

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit import supervise
-from tlkit.cacheentry import is_ready, staged_entry
-from tlkit.errors import KitError, RecipeError
-from tlkit.locks import exclusive
-from tlkit.tomltable import Table, load_toml
+from tlkit.base import procs
+from tlkit.base.cacheentry import is_ready, staged_entry
+from tlkit.base.errors import KitError, RecipeError
+from tlkit.base.locks import exclusive
+from tlkit.base.tomltable import Table, load_toml
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _install(spec: ToolchainSpec, prefix: Path, log) -> None:
         with staged_entry(prefix, " ".join(reqs)) as staged:
             cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
                    "--no-warn-script-location", "--quiet", "--target", str(staged), *reqs]
-            res = supervise.run(cmd, capture_output=True, text=True)
+            res = procs.run(cmd, capture_output=True, text=True)
             if res.returncode != 0:
                 raise _install_error(spec, res.stderr)
             _check_nvcc(spec, staged / "nvidia" / "cu13" / "bin" / "nvcc")

@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import PatchError
-from tlkit.redact import redact_data
+from tlkit.base.errors import PatchError
+from tlkit.base.redact import redact_data
 from tlkit.series import Patch, Series
 from tlkit.sources import GIT_NOTHING_IN_BACKGROUND, FetchedSource, unpack_into
 

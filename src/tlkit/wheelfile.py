@@ -16,8 +16,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tlkit.errors import BuildError, KitError
-from tlkit.redact import redact_data
+from tlkit.base.errors import BuildError, KitError
+from tlkit.base.redact import redact_data
 
 PROVENANCE = "tlkit_provenance.json"
 _WHEEL_NAME = re.compile(r"^(?P<dist>[^-]+)-(?P<ver>[^-]+)(-(?P<build>\d[^-]*))?-(?P<tags>[^-]+-[^-]+-[^-]+)\.whl$")

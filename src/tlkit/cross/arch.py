@@ -6,8 +6,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.tomltable import Table, load_toml
+from tlkit.base.errors import KitError
+from tlkit.base.tomltable import Table, load_toml
 
 ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}  # what platform.machine() says on some systems
 

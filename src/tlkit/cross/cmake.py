@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.cacheentry import atomic_write_text
+from tlkit.base.cacheentry import atomic_write_text
 from tlkit.cross.compiler import CrossCompiler
 
 

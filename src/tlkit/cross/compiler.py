@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tlkit.cross.arch import Arch
 from tlkit.cross.debian import find_or_install, package_version
-from tlkit.errors import KitError
+from tlkit.base.errors import KitError
 
 
 @dataclass(frozen=True)

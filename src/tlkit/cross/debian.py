@@ -7,8 +7,8 @@ import os
 import shutil
 import subprocess
 
-from tlkit import supervise
-from tlkit.errors import KitError
+from tlkit.base import procs
+from tlkit.base.errors import KitError
 
 
 def find_or_install(binaries: list[str], package: str, what: str, environ: dict[str, str], log=print) -> list[str]:
@@ -25,11 +25,11 @@ def find_or_install(binaries: list[str], package: str, what: str, environ: dict[
                        f"{package} (sudo apt-get install {package}) or put {missing} on PATH")
     log(f"{what}: installing Debian's {package} (apt-get)")
     env = {**environ, "DEBIAN_FRONTEND": "noninteractive"}
-    res = supervise.run([apt, "install", "-y", "-q", "--no-install-recommends", package], env=env,
+    res = procs.run([apt, "install", "-y", "-q", "--no-install-recommends", package], env=env,
                          capture_output=True, text=True)
     if res.returncode != 0:  # a fresh machine has no package lists yet
-        supervise.run([apt, "update", "-q"], env=env, capture_output=True, text=True)
-        res = supervise.run([apt, "install", "-y", "-q", "--no-install-recommends", package], env=env,
+        procs.run([apt, "update", "-q"], env=env, capture_output=True, text=True)
+        res = procs.run([apt, "install", "-y", "-q", "--no-install-recommends", package], env=env,
                              capture_output=True, text=True)
     found = [shutil.which(b, path=path) for b in binaries]
     if res.returncode != 0 or not all(found):

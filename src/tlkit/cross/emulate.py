@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tlkit import supervise
+from tlkit.base import procs
 from tlkit.cross.arch import Arch
 from tlkit.cross.debian import find_or_install
 
@@ -23,5 +23,5 @@ def emulated(qemu: str, sysroot: Path, argv: list[str]) -> list[str]:
 def run_emulated(qemu: str, sysroot: Path, argv: list[str], env: dict[str, str], timeout: float,
                  cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run under qemu, tied to this process and bounded by `timeout` (TimeoutExpired past it)."""
-    return supervise.run(emulated(qemu, sysroot, argv), env=env, cwd=cwd, capture_output=True, text=True,
+    return procs.run(emulated(qemu, sysroot, argv), env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout)

@@ -8,9 +8,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit import supervise
+from tlkit.base import procs
 from tlkit.cross.arch import Arch
-from tlkit.errors import KitError
+from tlkit.base.errors import KitError
 
 # The runtime pins whose target wheels a cross build needs: libtilelang links the target's libz3, and
 # apache-tvm-ffi is what the target's wheel runs against (its libtvm_ffi is excluded from the repair).
@@ -54,7 +54,7 @@ def install_target(requirements: list[str] | tuple[str, ...], target: TargetPack
     cmd = [sys.executable, "-m", "pip", "install", *([] if deps else ["--no-deps"]), "--disable-pip-version-check",
            "--quiet",
            "--no-warn-script-location", "--target", str(into), *target.pip_args(), *requirements]
-    res = supervise.run(cmd, capture_output=True, text=True)
+    res = procs.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise KitError(f"installing the {target.arch.name} wheels {' '.join(requirements)} failed:\n"
                        f"{res.stderr.strip()[-2000:]}")
@@ -65,7 +65,7 @@ def download_target(requirement: str, target: TargetPackages, into: Path) -> Pat
     into.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
            "-d", str(into), *target.pip_args(), requirement]
-    res = supervise.run(cmd, capture_output=True, text=True)
+    res = procs.run(cmd, capture_output=True, text=True)
     wheels = sorted(into.glob("*.whl"))
     if res.returncode != 0 or len(wheels) != 1:
         raise KitError(f"pip download {requirement} for {target.arch.name} failed:\n{res.stderr.strip()[-2000:]}")

@@ -7,12 +7,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tlkit import supervise
-from tlkit.cacheentry import is_ready, staged_entry
+from tlkit.base import procs
+from tlkit.base.cacheentry import is_ready, staged_entry
 from tlkit.cross.arch import Arch, DebianSource
 from tlkit.cross.debian import find_or_install
-from tlkit.errors import KitError
-from tlkit.locks import exclusive
+from tlkit.base.errors import KitError
+from tlkit.base.locks import exclusive
 
 
 def sysroot_key(arch: Arch, source: DebianSource) -> str:
@@ -40,7 +40,7 @@ def _apt_config(state: Path, arch: Arch, source: DebianSource) -> Path:
 
 
 def _apt(apt_get: str, conf: Path, *args: str) -> None:
-    res = supervise.run([apt_get, "-c", str(conf), "-q", *args], capture_output=True, text=True)
+    res = procs.run([apt_get, "-c", str(conf), "-q", *args], capture_output=True, text=True)
     if res.returncode != 0:
         last = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
         raise KitError(f"apt-get {' '.join(args)} for the target sysroot failed: {last[0]}")
@@ -67,7 +67,7 @@ def ensure_sysroot(arch: Arch, source: DebianSource, cache: Path, environ: dict[
             staged.mkdir()
             debs = sorted((state / "archives").glob("*.deb"))
             for deb in debs:
-                res = supervise.run([dpkg_deb, "-x", str(deb), str(staged)], capture_output=True, text=True)
+                res = procs.run([dpkg_deb, "-x", str(deb), str(staged)], capture_output=True, text=True)
                 if res.returncode != 0:
                     raise KitError(f"dpkg-deb -x {deb.name} failed: {res.stderr.strip()[:300]}")
             (staged / "tlkit-packages.txt").write_text("".join(f"{d.name}\n" for d in debs))

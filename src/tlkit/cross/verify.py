@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tlkit.cacheentry import cached_entry, is_ready
+from tlkit.base.cacheentry import cached_entry, is_ready
 from tlkit.cross.arch import load_debian, resolve_arch
 from tlkit.cross.compiler import ensure_cross_compiler
 from tlkit.cross.cudahome import emulated_toolkit
@@ -20,9 +20,9 @@ from tlkit.cross.emulate import ensure_qemu, run_emulated
 from tlkit.cross.packages import TargetPackages, download_target, install_target
 from tlkit.cross.sysroot import ensure_sysroot
 from tlkit.cross.target import target_cuda
-from tlkit.errors import KitError
-from tlkit.machine import describe
-from tlkit.paths import KitLayout, cache_root
+from tlkit.base.errors import KitError
+from tlkit.base.machine import describe
+from tlkit.base.paths import KitLayout, cache_root
 from tlkit.sources import sha256_file
 from tlkit.verify.config import load_config
 

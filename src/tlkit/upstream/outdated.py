@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
-from tlkit.paths import KitLayout
+from tlkit.base.paths import KitLayout
 from tlkit.recipe import load_recipe, recipe_paths
-from tlkit.texttable import align
+from tlkit.base.texttable import align
 from tlkit.toolchain import load_toolchains
 from tlkit.upstream.index import PYPI, Project, fetch_project
 from tlkit.verify.config import load_config

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.machine import describe
-from tlkit.paths import cache_root, folder_name
-from tlkit.probe import cuda_devices
-from tlkit.redact import redact
+from tlkit.base.errors import KitError
+from tlkit.base.machine import describe
+from tlkit.base.paths import cache_root, folder_name
+from tlkit.base.probe import cuda_devices
+from tlkit.base.redact import redact
 from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess

@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.paths import folder_name
+from tlkit.base.errors import KitError
+from tlkit.base.paths import folder_name
+from tlkit.base.procs import end_group
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Child, Outcome, Run, attach_logs, end_group, spawn, split_log, subject_argv, watch
+from tlkit.verify.watchdog import Child, Outcome, Run, attach_logs, spawn, split_log, subject_argv, watch
 
 HEALTH_PROBE = ("import torch; x = torch.arange(1 << 20, device='cuda', dtype=torch.float32); "
                 "torch.cuda.synchronize(); print(int(x.sum().item()))")

@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.paths import KitLayout
+from tlkit.base.errors import KitError
+from tlkit.base.paths import KitLayout
 from tlkit.recipe import load_recipe
 from tlkit.toolchain import choose_toolkits, load_toolchains
 from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config

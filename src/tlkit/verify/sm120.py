@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.paths import folder_name
+from tlkit.base.paths import folder_name
 from tlkit.verify.variants import Variant
 from tlkit.verify.watchdog import ForkServer, Run, ServerGone, attach_logs, log_tail, subject_argv, watch
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tlkit.base.procs import end_group
 from tlkit.verify.variants import Variant
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
@@ -147,12 +148,6 @@ def dump_stack(child: Child, grace: float = 3.0) -> str:
             break
         time.sleep(0.05)
     return text
-
-
-def end_group(pgid: int) -> None:
-    """SIGKILL to process group `pgid`, if it still has members."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 def kill_group(child: Child) -> int:
@@ -342,7 +337,7 @@ def subject_argv(python: Path, module: str, wrapper: tuple[str, ...] = ()) -> li
     worker = [str(python), "-m", f"tlkit.verify.subject.{module}"]
     if not wrapper:
         return worker
-    return [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(SUPERVISE_GRACE_S), "--", *wrapper, *worker]
+    return [sys.executable, "-m", "tlkit.base.procs", str(os.getpid()), str(SUPERVISE_GRACE_S), "--", *wrapper, *worker]
 
 
 def subject_path() -> str:

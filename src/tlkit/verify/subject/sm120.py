@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 
+from tlkit.base.procs import die_with_parent
 from tlkit.verify.subject.compiled import (
     compile_factory,
     dynamic_smem,
@@ -29,7 +30,6 @@ from tlkit.verify.subject.compiled import (
 )
 from tlkit.verify.subject.protocol import (
     Events,
-    die_with_parent,
     dump_stacks_on_sigusr1,
     factory_in,
     load_module,

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tlkit.errors import RecipeError
+from tlkit.base.errors import RecipeError
 
 if sys.version_info >= (3, 11):
     import tomllib

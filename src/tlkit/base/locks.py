@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from tlkit.errors import KitError
+from tlkit.base.errors import KitError
 
 
 def _holder(fd: int) -> str:

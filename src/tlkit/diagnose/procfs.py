@@ -1,4 +1,5 @@
-"""What /proc says about a process: identity, threads and their CPU time, children, environment.
+"""What /proc says about a process: identity, threads and their CPU time, ancestors, environment (the process
+tree itself, children and descendants, is `tlkit.base.procs`'s, which ends it).
 
 Everything here is a plain read of /proc; a process that has gone raises ProcessGone, so the caller can
 say "exited while being sampled" instead of printing a traceback."""
@@ -118,31 +119,6 @@ def environ(pid: int) -> dict[str, str]:
         return {}
     pairs = (item.split("=", 1) for item in raw.split("\0") if "=" in item)
     return dict(pairs)
-
-
-def children_map() -> dict[int, list[int]]:
-    """ppid -> pids, for every process now."""
-    out: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            _comm, rest = _stat_fields(_read(f"/proc/{name}/stat"))
-        except (ProcessGone, ValueError):
-            continue
-        out.setdefault(int(rest[1]), []).append(int(name))
-    return out
-
-
-def descendants(pid: int, tree: dict[int, list[int]] | None = None, prune: frozenset[int] = frozenset()) -> list[int]:
-    """`pid`'s descendants, parents before children; a PID in `prune` is left out with its own descendants."""
-    tree = children_map() if tree is None else tree
-    out, todo = [], [c for c in tree.get(pid, []) if c not in prune]
-    while todo:
-        child = todo.pop(0)
-        out.append(child)
-        todo.extend(c for c in tree.get(child, []) if c not in prune)
-    return out
 
 
 def ancestors(pid: int) -> list[int]:

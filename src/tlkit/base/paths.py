@@ -41,7 +41,7 @@ def private_tmp(name: str) -> Path:
     import stat
     import tempfile
 
-    from tlkit.errors import KitError
+    from tlkit.base.errors import KitError
 
     folder = Path(tempfile.gettempdir()) / f"{name}-{os.getuid()}"
     try:

@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tlkit.locks import exclusive
-from tlkit.redact import redact
+from tlkit.base.locks import exclusive
+from tlkit.base.redact import redact
 
 READY = ".tlkit-ready"
 

@@ -1,6 +1,12 @@
-"""Run one command so that nothing it starts outlives the kit process that asked for it.
+"""Process lifetime, for every product: nothing the kit starts outlives it.
 
-``python -m tlkit.supervise PARENT_PID GRACE_S -- CMD...``, started by the kit (build.py). The supervisor
+- `tied` / `run` / `stop`: run one command under a supervisor tied to this process (below);
+- `end_group`: SIGKILL to a process group; `die_with_parent`: the parent-death signal (PR_SET_PDEATHSIG);
+- `children_map` / `descendants`: the process tree, from /proc.
+
+Standard library only: the venv-side workers of verify (`tlkit.verify.subject`) import it too.
+
+The supervisor, ``python -m tlkit.base.procs PARENT_PID GRACE_S -- CMD...``, started by the kit (build.py). The supervisor
 is a child subreaper (``PR_SET_CHILD_SUBREAPER``): whatever CMD starts, however deep and whatever session
 or group ninja puts it in, stays below it, so it can find every descendant in /proc. It ends them all when:
 
@@ -28,10 +34,8 @@ import subprocess
 import sys
 import time
 
-from tlkit.diagnose.proc import descendants
-from tlkit.verify.subject.protocol import die_with_parent
-
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 STOP = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 PARENT_DIED = signal.SIGUSR2  # the parent-death signal: told apart from a stop, see the module's docstring
 # Blocked here and taken with sigwaitinfo: no handler runs at an awkward point, a second signal stays pending.
@@ -45,7 +49,7 @@ TIED_GRACE_S = 5.0  # pip and rm stop on SIGINT well within this
 def tied(cmd: list[str], grace: float = TIED_GRACE_S) -> list[str]:
     """`cmd` under a supervisor tied to this process: run it in place of `cmd` (subprocess.run, Popen), and
     it and everything it starts end when this process dies, however (pip installs, background deletions)."""
-    return [sys.executable, "-m", "tlkit.supervise", str(os.getpid()), str(grace), "--", *cmd]
+    return [sys.executable, "-m", "tlkit.base.procs", str(os.getpid()), str(grace), "--", *cmd]
 
 
 def run(cmd: list[str], *, grace: float = TIED_GRACE_S, capture_output: bool = False, check: bool = False,
@@ -78,6 +82,56 @@ def stop(proc: subprocess.Popen) -> None:
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
+
+
+def end_group(pgid: int) -> None:
+    """SIGKILL to process group `pgid`, if it still has members."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def die_with_parent(parent: int, sig: int) -> bool:
+    """Have the kernel send `sig` to this process when its parent dies (PR_SET_PDEATHSIG); False when the parent
+    is no longer `parent`, i.e. it died before the signal was armed. Raises OSError when prctl fails."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, sig) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
+    return os.getppid() == parent
+
+
+def _ppid(pid: str) -> int | None:
+    """The parent of process `pid` from /proc/PID/stat (after comm, which may hold spaces and parentheses);
+    None once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode(errors="replace")
+        return int(text[text.rindex(")") + 2:].split()[1])
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return None
+
+
+def children_map() -> dict[int, list[int]]:
+    """ppid -> pids, for every process now."""
+    out: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        ppid = _ppid(name)
+        if ppid is not None:
+            out.setdefault(ppid, []).append(int(name))
+    return out
+
+
+def descendants(pid: int, tree: dict[int, list[int]] | None = None, prune: frozenset[int] = frozenset()) -> list[int]:
+    """`pid`'s descendants, parents before children; a PID in `prune` is left out with its own descendants."""
+    tree = children_map() if tree is None else tree
+    out, todo = [], [c for c in tree.get(pid, []) if c not in prune]
+    while todo:
+        child = todo.pop(0)
+        out.append(child)
+        todo.extend(c for c in tree.get(child, []) if c not in prune)
+    return out
 
 
 def _signal_all(sig: int) -> list[int]:
@@ -156,7 +210,7 @@ def _exec(cmd: list[str], supervisor: int) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 4 or argv[2] != "--":
-        sys.stderr.write("usage: python -m tlkit.supervise PARENT_PID GRACE_S -- CMD...\n")
+        sys.stderr.write("usage: python -m tlkit.base.procs PARENT_PID GRACE_S -- CMD...\n")
         return 2
     parent, grace = int(argv[0]), float(argv[1])
     cmd = argv[3:]
