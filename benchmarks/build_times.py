@@ -23,7 +23,7 @@ KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 
 from tlkit.base.machine import describe  # noqa: E402
-from tlkit.pipeline import BuildOptions, make_plan  # noqa: E402
+from tlkit.wheel.pipeline import BuildOptions, make_plan  # noqa: E402
 
 
 def run_build(args: list[str]) -> tuple[float, Path]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.doctor import Finding, assess, toolkit_finding
+from tlkit.verify.doctor import Finding, assess, toolkit_finding
 from tlkit.base.errors import RecipeError
 from tlkit.verify.config import load_gpu_config
 from tlkit.verify.gpu_report import GpuRunInfo, compare_table, markdown_table, terminal_table, write_gpu_reports

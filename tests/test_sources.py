@@ -6,8 +6,8 @@ import pytest
 from conftest import TINY, git, make_sdist
 
 from tlkit.base.errors import FetchError
-from tlkit.recipe import GitSource, SdistSource
-from tlkit.sources import fetch_git, fetch_sdist, sha256_file
+from tlkit.wheel.recipe import GitSource, SdistSource
+from tlkit.wheel.sources import fetch_git, fetch_sdist, sha256_file
 
 
 def leftovers(cache):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.recipe import load_recipe
-from tlkit.series import load_series
+from tlkit.wheel.recipe import load_recipe
+from tlkit.wheel.series import load_series
 from tlkit.verify.variants import load_variants
 from tlkit.verify.venv import create_venv
 

@@ -29,9 +29,9 @@ def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
 def _options(args: argparse.Namespace):
     import os
 
-    from tlkit.cross.arch import resolve_arch
+    from tlkit.wheel.cross.arch import resolve_arch
     from tlkit.base.paths import kit_root
-    from tlkit.pipeline import BuildOptions, resolve_remote
+    from tlkit.wheel.pipeline import BuildOptions, resolve_remote
 
     arch = getattr(args, "arch", None)
     return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
@@ -55,7 +55,7 @@ def _terminate(signum: int, _frame: object) -> None:
 def cmd_build_wheel(args: argparse.Namespace) -> int:
     import signal
 
-    from tlkit.pipeline import build_wheels
+    from tlkit.wheel.pipeline import build_wheels
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
@@ -72,11 +72,11 @@ def cmd_build_wheel(args: argparse.Namespace) -> int:
 
 
 def cmd_patches_check(args: argparse.Namespace) -> int:
-    from tlkit.patchcheck import check_recipe_series, format_outcomes
+    from tlkit.wheel.patchcheck import check_recipe_series, format_outcomes
 
     outcomes = check_recipe_series(_options(args))
     print(format_outcomes(args.recipe, outcomes))
-    from tlkit.tree import FAILED
+    from tlkit.wheel.tree import FAILED
 
     return 1 if any(o.status in FAILED for o in outcomes) else 0
 
@@ -103,9 +103,9 @@ def end_with_launcher() -> None:
 
 
 def cmd_patches_export(args: argparse.Namespace) -> int:
-    from tlkit.patchexport import export_series
+    from tlkit.wheel.patchexport import export_series
     from tlkit.base.paths import kit_root
-    from tlkit.recipe import resolve_recipe
+    from tlkit.wheel.recipe import resolve_recipe
 
     kit = kit_root()
     export_series(args.tree, resolve_recipe(args.recipe, kit / "recipes"), kit / "patches")
@@ -129,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("tree", type=Path, help="the git tree: the prepared source (build/<recipe>-cu<NNN>/src) or a copy")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
     p.set_defaults(func=cmd_patches_export)
-    from tlkit.cross.verify import add_parser as add_verify_aarch64_parser
+    from tlkit.verify.aarch64 import add_parser as add_verify_aarch64_parser
     from tlkit.diagnose.command import add_diagnose_parser
-    from tlkit.doctor import add_doctor_parser
+    from tlkit.verify.doctor import add_doctor_parser
     from tlkit.upstream.outdated import add_outdated_parser
     from tlkit.verify.cli import add_gpu_parser, add_verify_parser
 

@@ -12,9 +12,9 @@ from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
 from tlkit.base.paths import KitLayout
-from tlkit.recipe import load_recipe, recipe_paths
+from tlkit.wheel.recipe import load_recipe, recipe_paths
 from tlkit.base.texttable import align
-from tlkit.toolchain import load_toolchains
+from tlkit.wheel.toolchain import load_toolchains
 from tlkit.upstream.index import PYPI, Project, fetch_project
 from tlkit.verify.config import load_config
 

@@ -17,7 +17,7 @@ from tlkit.base.machine import describe
 from tlkit.base.paths import cache_root, folder_name
 from tlkit.base.probe import cuda_devices
 from tlkit.base.redact import redact
-from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.gpu import SANITIZER_TOOLS, GpuContext, run_gpu_matrix, sanitize

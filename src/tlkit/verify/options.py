@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tlkit.base.errors import KitError
 from tlkit.base.paths import KitLayout
-from tlkit.recipe import load_recipe
-from tlkit.toolchain import choose_toolkits, load_toolchains
+from tlkit.wheel.recipe import load_recipe
+from tlkit.wheel.toolchain import choose_toolkits, load_toolchains
 from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config
 from tlkit.verify.variants import Variant, load_variants
 

@@ -13,17 +13,17 @@ import tempfile
 from pathlib import Path
 
 from tlkit.base.cacheentry import cached_entry, is_ready
-from tlkit.cross.arch import load_debian, resolve_arch
-from tlkit.cross.compiler import ensure_cross_compiler
-from tlkit.cross.cudahome import emulated_toolkit
-from tlkit.cross.emulate import ensure_qemu, run_emulated
-from tlkit.cross.packages import TargetPackages, download_target, install_target
-from tlkit.cross.sysroot import ensure_sysroot
-from tlkit.cross.target import target_cuda
+from tlkit.wheel.cross.arch import load_debian, resolve_arch
+from tlkit.wheel.cross.compiler import ensure_cross_compiler
+from tlkit.wheel.cross.cudahome import emulated_toolkit
+from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
+from tlkit.wheel.cross.packages import TargetPackages, download_target, install_target
+from tlkit.wheel.cross.sysroot import ensure_sysroot
+from tlkit.wheel.cross.target import target_cuda
 from tlkit.base.errors import KitError
 from tlkit.base.machine import describe
 from tlkit.base.paths import KitLayout, cache_root
-from tlkit.sources import sha256_file
+from tlkit.wheel.sources import sha256_file
 from tlkit.verify.config import load_config
 
 COMPILE_ARCH = "sm_121a"  # GB10's own target
@@ -62,7 +62,7 @@ def target_env(wheel: Path, pins: list[str], torch: str, target: TargetPackages,
 
 
 def cmd_verify_aarch64(args: argparse.Namespace) -> int:
-    from tlkit.pipeline import TARGET_PYTHON, BuildOptions, make_plan
+    from tlkit.wheel.pipeline import TARGET_PYTHON, BuildOptions, make_plan
 
     log = print
     kit = KitLayout.find()
@@ -101,7 +101,7 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
 
     log(f"verify-aarch64: {subject} (sha256 {sha256_file(wheel)})")
     log(f"machine: {describe()}; {qemu} -L {sysroot}; python {TARGET_PYTHON} (Debian arm64)")
-    script = Path(__file__).with_name("emulated_check.py")
+    script = Path(__file__).parent / "subject" / "aarch64_import_compile.py"
     python = sysroot / "usr" / "bin" / f"python{TARGET_PYTHON}"
     with tempfile.TemporaryDirectory(prefix="tlkit-aarch64-") as tmp:
         env = {k: v for k, v in environ.items() if not k.startswith(("TILELANG_", "PYTHON"))}

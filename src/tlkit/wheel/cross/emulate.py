@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 from tlkit.base import procs
-from tlkit.cross.arch import Arch
-from tlkit.cross.debian import find_or_install
+from tlkit.wheel.cross.arch import Arch
+from tlkit.wheel.cross.debian import find_or_install
 
 
 def ensure_qemu(arch: Arch, environ: dict[str, str], log=print) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tlkit.base import procs
 from tlkit.base.cacheentry import is_ready, staged_entry
-from tlkit.cross.arch import Arch, DebianSource
-from tlkit.cross.debian import find_or_install
+from tlkit.wheel.cross.arch import Arch, DebianSource
+from tlkit.wheel.cross.debian import find_or_install
 from tlkit.base.errors import KitError
 from tlkit.base.locks import exclusive
 

@@ -7,10 +7,10 @@ import platform
 import sys
 
 from tlkit import __version__
-from tlkit.recipe import GitSource, Recipe
-from tlkit.series import Series
-from tlkit.sources import sha256_file
-from tlkit.toolchain import Toolchain
+from tlkit.wheel.recipe import GitSource, Recipe
+from tlkit.wheel.series import Series
+from tlkit.wheel.sources import sha256_file
+from tlkit.wheel.toolchain import Toolchain
 
 
 def provenance(recipe: Recipe, series: Series, toolchain: Toolchain | None, label: str) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 from tlkit.base import procs
 from tlkit.base.cacheentry import is_ready, staged_entry
 from tlkit.base.errors import FetchError
-from tlkit.recipe import GitSource, SdistSource
+from tlkit.wheel.recipe import GitSource, SdistSource
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 
-from tlkit.cross.arch import Arch
-from tlkit.cross.debian import find_or_install, package_version
+from tlkit.wheel.cross.arch import Arch
+from tlkit.wheel.cross.debian import find_or_install, package_version
 from tlkit.base.errors import KitError
 
 

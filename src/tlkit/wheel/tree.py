@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tlkit.base.errors import PatchError
 from tlkit.base.redact import redact_data
-from tlkit.series import Patch, Series
-from tlkit.sources import GIT_NOTHING_IN_BACKGROUND, FetchedSource, unpack_into
+from tlkit.wheel.series import Patch, Series
+from tlkit.wheel.sources import GIT_NOTHING_IN_BACKGROUND, FetchedSource, unpack_into
 
 BASELINE = "upstream"
 BRANCH = "tlkit"

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from tlkit.base.errors import BuildError
-from tlkit.progress import Progress, fmt_seconds, load_cost_model
+from tlkit.wheel.progress import Progress, fmt_seconds, load_cost_model
 from tlkit.base.redact import redact
 from tlkit.base.procs import stop, tied
-from tlkit.toolchain import Toolchain
+from tlkit.wheel.toolchain import Toolchain
 
 GIB = 1 << 30
 MEM_PER_JOB = 2 * GIB  # TileLang's heaviest translation units peak near 1 GiB; keep headroom

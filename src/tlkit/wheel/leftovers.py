@@ -1,7 +1,7 @@
 """Folders of a build that must not outlive the kit process that made them (wheel-raw/, wheel-repaired/).
 
 The kit removes them when it is done with them; if it dies first, SIGKILL included, a small watcher started
-beside it removes them: ``python -m tlkit.leftovers PARENT_PID LOCK PATH...`` waits on a pidfd of the kit and
+beside it removes them: ``python -m tlkit.wheel.leftovers PARENT_PID LOCK PATH...`` waits on a pidfd of the kit and
 on its stdin. "done" on stdin means the kit is done (it removed them itself); EOF without it, or the kit gone
 (a dying process closes its files before it is seen to have ended: either may come first),
 the watcher takes the build lock (a flock the kit and its build supervisor hold until the supervisor has
@@ -27,7 +27,7 @@ DONE_BOUND_S = 60.0  # the watcher exits at once on EOF; a bound so that a wedge
 def removed_however_this_ends(paths: list[Path], lock: Path) -> Iterator[None]:
     """Make the fresh, empty folders `paths` for the block; they are gone after it, however this process ends.
     `lock`: the flock this process holds for them (locks.exclusive), passed on to the processes writing there."""
-    watcher = subprocess.Popen([sys.executable, "-m", "tlkit.leftovers", str(os.getpid()), str(lock),
+    watcher = subprocess.Popen([sys.executable, "-m", "tlkit.wheel.leftovers", str(os.getpid()), str(lock),
                                 *map(str, paths)], stdin=subprocess.PIPE, start_new_session=True)
     try:
         for path in paths:

@@ -8,9 +8,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.build import build_environment, default_jobs, run_build
-from tlkit.buildenv import ensure_buildenv
-from tlkit.compilecache import (
+from tlkit.wheel.build import build_environment, default_jobs, run_build
+from tlkit.wheel.buildenv import ensure_buildenv
+from tlkit.wheel.compilecache import (
     REMOTE_ENV,
     CompileCache,
     check_remote_url,
@@ -18,22 +18,22 @@ from tlkit.compilecache import (
     prefix_map_flags,
     probe_remote,
 )
-from tlkit.cross.arch import Arch, host_machine, resolve_arch
-from tlkit.cross.compiler import ensure_cross_compiler
-from tlkit.cross.packages import TargetPackages, resolve_target_packages
+from tlkit.wheel.cross.arch import Arch, host_machine, resolve_arch
+from tlkit.wheel.cross.compiler import ensure_cross_compiler
+from tlkit.wheel.cross.packages import TargetPackages, resolve_target_packages
 from tlkit.base.errors import KitError
-from tlkit.leftovers import removed_however_this_ends
+from tlkit.wheel.leftovers import removed_however_this_ends
 from tlkit.base.locks import exclusive
 from tlkit.base.paths import cache_root, kit_root, private_tmp
-from tlkit.provenance import provenance
-from tlkit.recipe import Recipe, load_recipe, resolve_recipe
+from tlkit.wheel.provenance import provenance
+from tlkit.wheel.recipe import Recipe, load_recipe, resolve_recipe
 from tlkit.base.redact import redact
-from tlkit.repair import repair_wheel
-from tlkit.series import Series, load_series
-from tlkit.sources import fetch_source, sha256_file
-from tlkit.toolchain import Toolchain, choose_toolkits, ensure_toolchain, load_toolchain_spec
-from tlkit.tree import prepare_tree
-from tlkit.wheelfile import finalize_wheel
+from tlkit.wheel.repair import repair_wheel
+from tlkit.wheel.series import Series, load_series
+from tlkit.wheel.sources import fetch_source, sha256_file
+from tlkit.wheel.toolchain import Toolchain, choose_toolkits, ensure_toolchain, load_toolchain_spec
+from tlkit.wheel.tree import prepare_tree
+from tlkit.wheel.wheelfile import finalize_wheel
 
 TARGET_PYTHON = "3.11"  # Debian 12's python3, the cross build's and the emulated checks' target interpreter
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.base.cacheentry import atomic_write_text
-from tlkit.cross.compiler import CrossCompiler
+from tlkit.wheel.cross.compiler import CrossCompiler
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def toolchain_text(compiler: CrossCompiler, layout: TargetLayout, modules: Path)
     include = layout.sysroot / "usr" / "include"
     roots = [layout.cuda, layout.site / "z3", layout.sysroot, layout.sysroot / "usr"]
     lines = [
-        f"# Written by tlkit (src/tlkit/cross/cmake.py): build for {arch.name} ({arch.triplet}) on another machine.",
+        f"# Written by tlkit (src/tlkit/wheel/cross/cmake.py): build for {arch.name} ({arch.triplet}) on another machine.",
         "set(CMAKE_SYSTEM_NAME Linux)",
         f"set(CMAKE_SYSTEM_PROCESSOR {arch.name})",
         f"set(CMAKE_C_COMPILER {_cmake_str(compiler.cc)})",
@@ -70,7 +70,7 @@ def toolchain_text(compiler: CrossCompiler, layout: TargetLayout, modules: Path)
 
 # The target's z3 from its z3-solver wheel (z3/include, z3/lib on CMAKE_FIND_ROOT_PATH), with the names TileLang's
 # CMakeLists.txt uses: the imported target z3::libz3 and Z3_* variables.
-FIND_Z3 = """# Written by tlkit (src/tlkit/cross/cmake.py): z3 of the target machine's z3-solver wheel.
+FIND_Z3 = """# Written by tlkit (src/tlkit/wheel/cross/cmake.py): z3 of the target machine's z3-solver wheel.
 if(TARGET z3::libz3)
   return()
 endif()

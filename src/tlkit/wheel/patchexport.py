@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 
 from tlkit.base.errors import PatchError, RecipeError
-from tlkit.recipe import Recipe, load_recipe
-from tlkit.series import Series, load_series, owner, parse_patch
-from tlkit.tree import BASELINE, dirty_files, git
+from tlkit.wheel.recipe import Recipe, load_recipe
+from tlkit.wheel.series import Series, load_series, owner, parse_patch
+from tlkit.wheel.tree import BASELINE, dirty_files, git
 
 # The developer's git configuration must not change the files (diff.noprefix, format.signOff, format.headers...).
 _PLAIN_GIT = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.base import procs
-from tlkit.cross.arch import Arch
+from tlkit.wheel.cross.arch import Arch
 from tlkit.base.errors import KitError
 
 # The runtime pins whose target wheels a cross build needs: libtilelang links the target's libz3, and

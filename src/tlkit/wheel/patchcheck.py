@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tlkit.pipeline import BuildOptions, make_plan
-from tlkit.sources import fetch_source
-from tlkit.tree import PatchOutcome, check_series, scratch_tree
+from tlkit.wheel.pipeline import BuildOptions, make_plan
+from tlkit.wheel.sources import fetch_source
+from tlkit.wheel.tree import PatchOutcome, check_series, scratch_tree
 
 
 def check_recipe_series(opts: BuildOptions, log=print) -> list[PatchOutcome]:
