@@ -26,7 +26,7 @@ from tlkit.verify.report import (
 from tlkit.verify.smem import base_arch, check, limit_for, load_limits, nvcc_reserved
 from tlkit.verify.subject.compiled import first_error_line, normalized_source
 from tlkit.verify.variants import Variant, load_variants
-from tlkit.verify.watchdog import Run, innermost_frames, split_log, warnings_in
+from tlkit.verify.workers import Run, innermost_frames, split_log, warnings_in
 
 DATA = Path(__file__).resolve().parent / "data"
 

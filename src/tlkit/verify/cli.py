@@ -1,5 +1,5 @@
 """`tlkit verify-sm120` and `tlkit verify-gpu`: options resolved once, then environment -> matrix (the tier's
-steps over the watchdog) -> verdicts -> reports, and --compare / --expect-sources / --save-sources."""
+steps over the worker engine, workers.py) -> verdicts -> reports, and --compare / --expect-sources / --save-sources."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from tlkit.verify.sm120 import RunContext, run_matrix
 from tlkit.verify.smem import limit_for, load_limits
 from tlkit.verify.variants import Variant
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
-from tlkit.verify.watchdog import Run, subject_path
+from tlkit.verify.workers import Run, subject_path
 
 
 def add_verify_parser(sub) -> None:

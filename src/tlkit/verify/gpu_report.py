@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tlkit.base.redact import redact, redact_data
 from tlkit.base.texttable import align
-from tlkit.verify.watchdog import Run
+from tlkit.verify.workers import Run
 
 PASSING = ("ok", "not launchable")  # a kernel the device cannot launch is reported, not run: not a failure
 

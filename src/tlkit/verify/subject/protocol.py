@@ -1,4 +1,4 @@
-"""The worker side of the watchdog's protocol (tlkit.verify.watchdog): JSON-line events on the inherited file
+"""The worker side of the worker engine's protocol (tlkit.verify.workers): JSON-line events on the inherited file
 descriptor `events_fd`, Python stacks to `stack_file` on SIGUSR1, a marker line in the log per key."""
 
 import faulthandler

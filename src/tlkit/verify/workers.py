@@ -1,4 +1,4 @@
-"""The verification engine's watchdog, for both tiers: start a worker in the environment under test (a fresh
+"""The verification engine's workers, for both tiers: start a worker in the environment under test (a fresh
 process, or a child forked by a job server that imported TileLang once), read its JSON-line events, hold each
 stage to a deadline, and at a deadline dump the worker's Python stacks (faulthandler on SIGUSR1) and kill its
 process group. What it saw ends in one record per (variant, key): `Run`.
@@ -241,7 +241,7 @@ class ServerGone(Exception):
 
 class ForkServer:
     """One job's worker process that imported TileLang and the kernel module once and forks a child per task
-    (`tlkit.verify.subject.sm120`): each child is its own process group with its own event pipe (passed over
+    (`tlkit.verify.subject.compile_variants`): each child is its own process group with its own event pipe (passed over
     a socket), so it is watched and killed exactly like a spawned worker."""
 
     def __init__(self, argv: list[str], spec: dict, env: dict[str, str], workdir: Path, name: str):

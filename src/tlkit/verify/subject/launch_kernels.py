@@ -1,10 +1,10 @@
 """Compile kernel variants for the GPU that is present, run them on inputs of the real shapes, compare with
-the PyTorch references and time them: `python -m tlkit.verify.subject.gpu SPEC`, started by
+the PyTorch references and time them: `python -m tlkit.verify.subject.launch_kernels SPEC`, started by
 tlkit.verify.gpu inside the environment under test, one fresh process per compile (this process initialises
 CUDA, so it is never forked) and one for the runs.
 
-It reports through the watchdog's protocol (subject/protocol.py). Before every launch
-it says so, with the grid and block, and the parent's watchdog kills this process group when a launch or
+It reports through the worker engine's protocol (subject/protocol.py). Before every launch
+it says so, with the grid and block, and the parent's worker engine kills this process group when a launch or
 its synchronisation outlives the bound: a kernel that never finishes on the device becomes "device hang"."""
 
 import collections
@@ -66,7 +66,7 @@ def launch_shape(prim_func, args):
 
 
 def launch(events, what, shape):
-    """Said before every launch: the watchdog holds it and its synchronisation to the launch bound."""
+    """Said before every launch: the worker engine holds it and its synchronisation to the launch bound."""
     events.emit(event="launch", stage=f"launch: {what}", what=what, grid=shape[0], block=shape[1])
 
 

@@ -1,10 +1,10 @@
 """verify-sm120's job server: imports TileLang and the kernel module once, then forks one child per task (a
 variant's targets, compiled in turn), so that no compile pays for an interpreter and `import tilelang`.
 
-    python -m tlkit.verify.subject.sm120 SPEC   (started by tlkit.verify.watchdog.ForkServer)
+    python -m tlkit.verify.subject.compile_variants SPEC   (started by tlkit.verify.workers.ForkServer)
 
 Each task arrives on the control socket with the write end of the child's own event pipe. The child makes
-itself a process group (the kit's watchdog dumps its stacks and kills that group at the bound), dies with this
+itself a process group (the kit's worker engine dumps its stacks and kills that group at the bound), dies with this
 server (parent-death signal), and writes its output to the task's log. Nothing here touches CUDA: verify-sm120
 compiles without a GPU, and a process that has initialised CUDA must not fork (checked before every fork)."""
 

@@ -1,4 +1,4 @@
-"""The verification engine's watchdog (src/tlkit/verify/watchdog.py) against small fake workers, real
+"""The verification engine's workers (src/tlkit/verify/workers.py) against small fake workers, real
 processes speaking the real protocol: started fresh (verify-gpu) and forked by a job server (verify-sm120)."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from conftest import Lines
 
 from tlkit.verify.sm120 import Job, RunContext
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Child, ForkServer, Run, attach_logs, exited, spawn, subject_path, watch
+from tlkit.verify.workers import Child, ForkServer, Run, attach_logs, exited, spawn, subject_path, watch
 
-FAKE = Path(__file__).resolve().parent / "fixtures" / "watchdog" / "fake_worker.py"
+FAKE = Path(__file__).resolve().parent / "fixtures" / "workers" / "fake_worker.py"
 STAGES = ("import tilelang", "elaborate", "compile")
 VARIANT = Variant("fake_kernel", (("n", 1),), (1,))
 START_BOUND = 120.0  # interpreter start-up on a loaded machine
