@@ -30,14 +30,14 @@ def _options(args: argparse.Namespace):
     import os
 
     from tlkit.wheel.cross.arch import resolve_arch
-    from tlkit.base.paths import kit_root
+    from tlkit.base.paths import KitLayout
     from tlkit.wheel.pipeline import BuildOptions, resolve_remote
 
     arch = getattr(args, "arch", None)
     return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
                         dist=args.dist, work=args.work_dir,
                         cache_remote=resolve_remote(args.cache_remote, dict(os.environ)),
-                        arch=None if arch is None else resolve_arch(arch, kit_root() / "recipes" / "arches.toml"))
+                        arch=None if arch is None else resolve_arch(arch, KitLayout.find().arches))
 
 
 class Terminated(KeyboardInterrupt):
@@ -104,11 +104,11 @@ def end_with_launcher() -> None:
 
 def cmd_patches_export(args: argparse.Namespace) -> int:
     from tlkit.wheel.patchexport import export_series
-    from tlkit.base.paths import kit_root
+    from tlkit.base.paths import KitLayout
     from tlkit.wheel.recipe import resolve_recipe
 
-    kit = kit_root()
-    export_series(args.tree, resolve_recipe(args.recipe, kit / "recipes"), kit / "patches")
+    kit = KitLayout.find()
+    export_series(args.tree, resolve_recipe(args.recipe, kit.recipes), kit.patches)
     return 0
 
 

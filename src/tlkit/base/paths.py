@@ -89,6 +89,25 @@ class KitLayout:
         return self.recipes / "cuda-toolchains.toml"
 
     @property
+    def arches(self) -> Path:
+        """The arch table: what --arch may name, and each arch's Debian sysroot and cross compiler."""
+        return self.recipes / "arches.toml"
+
+    def build_weights(self, recipe: str) -> Path:
+        """The progress line's cost model of a recipe's build (benchmarks/build_weights.py writes it)."""
+        return self.recipes / "build-times" / f"{recipe}.toml"
+
+    @property
+    def patches(self) -> Path:
+        """The series of every recipe: patches/<version>/<upstream>/."""
+        return self.root / "patches"
+
+    @property
+    def build(self) -> Path:
+        """Prepared trees, build folders and verify's venvs (the default of --work-dir)."""
+        return self.root / "build"
+
+    @property
     def default_recipe(self) -> Path:
         return self.recipes / f"{DEFAULT_RECIPE}.toml"
 
@@ -132,4 +151,4 @@ class KitLayout:
 
     def verify_work(self, tier: str) -> Path:
         """build/verify (verify-sm120) or build/verify-gpu: venvs/, and per run slot a kernel cache and runs/."""
-        return self.root / "build" / tier
+        return self.build / tier

@@ -66,7 +66,7 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
 
     log = print
     kit = KitLayout.find()
-    arches = kit.recipes / "arches.toml"
+    arches = kit.arches
     arch = resolve_arch("aarch64", arches)
     plan = make_plan(BuildOptions(arch=arch, jobs=1))
     if plan.target is None:

@@ -24,7 +24,7 @@ from tlkit.wheel.cross.packages import TargetPackages, resolve_target_packages
 from tlkit.base.errors import KitError
 from tlkit.wheel.leftovers import removed_however_this_ends
 from tlkit.base.locks import exclusive
-from tlkit.base.paths import cache_root, kit_root, private_tmp
+from tlkit.base.paths import KitLayout, cache_root, kit_root, private_tmp
 from tlkit.wheel.provenance import provenance
 from tlkit.wheel.recipe import Recipe, load_recipe, resolve_recipe
 from tlkit.base.redact import redact
@@ -68,6 +68,10 @@ class Plan:
     target: TargetPackages | None  # the target's wheels when building for another machine; None: native
 
     @property
+    def layout(self) -> KitLayout:
+        return KitLayout(self.kit)
+
+    @property
     def cross(self) -> bool:
         return self.target is not None
 
@@ -81,20 +85,21 @@ def make_plans(opts: BuildOptions) -> list[Plan]:
     """One plan per toolkit of `--cuda` (one, a comma list, or all the recipe supports), every option resolved
     and checked once, before anything is fetched."""
     kit = (opts.kit or kit_root()).resolve()
-    recipe = load_recipe(resolve_recipe(opts.recipe, kit / "recipes"))
+    layout = KitLayout(kit)
+    recipe = load_recipe(resolve_recipe(opts.recipe, layout.recipes))
     cudas = choose_toolkits(opts.cuda, recipe.cuda_supported, recipe.cuda_default)
-    series = load_series(kit / "patches", recipe.patch_dir, recipe.series, recipe.upstreams)
+    series = load_series(layout.patches, recipe.patch_dir, recipe.series, recipe.upstreams)
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if jobs < 1:
         raise KitError(f"--jobs must be at least 1, got {jobs}")
-    arch = opts.arch or resolve_arch(None, kit / "recipes" / "arches.toml")
-    base = (opts.work or kit / "build").resolve()
-    cache, dist = (opts.cache or cache_root()).resolve(), (opts.dist or kit / "dist").resolve()
+    arch = opts.arch or resolve_arch(None, layout.arches)
+    base = (opts.work or layout.build).resolve()
+    cache, dist = (opts.cache or cache_root()).resolve(), (opts.dist or layout.dist).resolve()
     plans = []
     for cuda in cudas:
         target = None
         if arch.name != host_machine():
-            spec = load_toolchain_spec(kit / "recipes" / "cuda-toolchains.toml", cuda)
+            spec = load_toolchain_spec(layout.toolchains, cuda)
             # The target interpreter is the arch's Debian python3 (docs/aarch64.md); abi3 wheels need only its headers.
             target = resolve_target_packages(arch, TARGET_PYTHON, spec.packages, recipe.runtime_pins, recipe.path)
         # A cross build gets a folder of its own; a native one keeps the folder (and ccache hits) it always had.
@@ -117,7 +122,7 @@ def make_plan(opts: BuildOptions) -> Plan:
 
 
 def toolchain_for(plan: Plan, log=print) -> Toolchain:
-    spec = load_toolchain_spec(plan.kit / "recipes" / "cuda-toolchains.toml", plan.cuda)
+    spec = load_toolchain_spec(plan.layout.toolchains, plan.cuda)
     return ensure_toolchain(spec, plan.cache, log)
 
 
@@ -248,7 +253,7 @@ def _build(plan: Plan, opts: BuildOptions, log, lock: Path, lock_fd: int) -> Pat
             # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
             # until the supervisor has ended this build's processes.
             raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
-                            weights=plan.kit / "recipes" / "build-times" / f"{recipe.name}.toml")
+                            weights=plan.layout.build_weights(recipe.name))
             repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path,
                                     env, keep_fds=(lock_fd,))
             final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
