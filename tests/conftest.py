@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.base.procs import descendants
 from tlkit.base.paths import cache_root
-from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.base.procs import descendants
 from tlkit.verify.venv import create_venv
+from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 # A shell that runs the suite in the background (`.ci/run &`, nohup, a non-interactive shell's job) starts it with
 # SIGINT ignored, and an ignored signal stays ignored across exec: every kit-like child a test stops with

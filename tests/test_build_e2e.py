@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import KIT, TINY, cmdline, make_sdist, outliving, process_tree, write_recipe
 
-from tlkit.base.procs import descendants
 from tlkit.base.errors import FetchError
+from tlkit.base.procs import descendants
 from tlkit.wheel.pipeline import BuildOptions, build_wheel
 from tlkit.wheel.series import load_series
 

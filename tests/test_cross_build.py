@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
+from tlkit.base.paths import cache_root
 from tlkit.wheel.buildenv import ensure_buildenv
 from tlkit.wheel.cross.arch import resolve_arch
 from tlkit.wheel.cross.cudahome import emulated_toolkit
 from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
 from tlkit.wheel.cross.target import elf_machine, prepare_target
-from tlkit.base.paths import cache_root
 from tlkit.wheel.pipeline import BuildOptions, make_plan
 from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 

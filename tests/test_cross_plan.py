@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tlkit.base.errors import KitError
 from tlkit.wheel.cross.arch import resolve_arch
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
-from tlkit.base.errors import KitError
 from tlkit.wheel.pipeline import BuildOptions, make_plan
 
 KIT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.verify.doctor import assess, driver_version, load_driver_table, wheels_finding, wheels_for_driver
 from tlkit.base.errors import RecipeError
+from tlkit.verify.doctor import assess, driver_version, load_driver_table, wheels_finding, wheels_for_driver
 from tlkit.wheel.toolchain import load_toolchains
 
 KIT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import KIT
 
-from tlkit.wheel.buildenv import ensure_buildenv
 from tlkit.base.errors import RecipeError
+from tlkit.wheel.buildenv import ensure_buildenv
 from tlkit.wheel.progress import (
     STEP_COUNT,
     CostModel,

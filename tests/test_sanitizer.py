@@ -1,9 +1,9 @@
 """verify-gpu --sanitize: which compute-sanitizer runs (the machine's, else the pinned PyPI wheel's, fetched for real),
 and how its reports become verdicts per variant. The latter over a fake compute-sanitizer, since neither the real
 one nor the GPU worker it runs can do anything here without a GPU: a real executable that takes compute-sanitizer's
-command line and plays the worker it is given (tlkit.verify.subject.launch_kernels, which needs a GPU and TileLang) through the
-worker side of the real protocol, printing report lines as compute-sanitizer 2025.3 and 2026.3 printed them on an
-H200 (racy and divergent test kernels launched by a worker under tlkit's `sanitize`)."""
+command line and plays the worker it is given (tlkit.verify.subject.launch_kernels, which needs a GPU and TileLang)
+through the worker side of the real protocol, printing report lines as compute-sanitizer 2025.3 and 2026.3 printed them
+on an H200 (racy and divergent test kernels launched by a worker under tlkit's `sanitize`)."""
 
 from __future__ import annotations
 

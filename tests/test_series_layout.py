@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import KIT, git
 
-from tlkit.wheel.patchexport import export_series
 from tlkit.base.paths import cache_root
+from tlkit.wheel.patchexport import export_series
 from tlkit.wheel.recipe import load_recipe
 from tlkit.wheel.series import Series, load_series
 from tlkit.wheel.sources import FetchedSource, fetch_source

@@ -29,8 +29,8 @@ def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
 def _options(args: argparse.Namespace):
     import os
 
-    from tlkit.wheel.cross.arch import resolve_arch
     from tlkit.base.paths import KitLayout
+    from tlkit.wheel.cross.arch import resolve_arch
     from tlkit.wheel.pipeline import BuildOptions, resolve_remote
 
     arch = getattr(args, "arch", None)
@@ -103,8 +103,8 @@ def end_with_launcher() -> None:
 
 
 def cmd_patches_export(args: argparse.Namespace) -> int:
-    from tlkit.wheel.patchexport import export_series
     from tlkit.base.paths import KitLayout
+    from tlkit.wheel.patchexport import export_series
     from tlkit.wheel.recipe import resolve_recipe
 
     kit = KitLayout.find()
@@ -129,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("tree", type=Path, help="the git tree: the prepared source (build/<recipe>-cu<NNN>/src) or a copy")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
     p.set_defaults(func=cmd_patches_export)
-    from tlkit.verify.aarch64 import add_parser as add_verify_aarch64_parser
     from tlkit.diagnose.command import add_diagnose_parser
-    from tlkit.verify.doctor import add_doctor_parser
     from tlkit.upstream.outdated import add_outdated_parser
+    from tlkit.verify.aarch64 import add_parser as add_verify_aarch64_parser
     from tlkit.verify.cli import add_gpu_parser, add_verify_parser
+    from tlkit.verify.doctor import add_doctor_parser
 
     add_verify_parser(sub)
     add_gpu_parser(sub)

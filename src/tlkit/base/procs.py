@@ -6,7 +6,7 @@
 
 Standard library only: the venv-side workers of verify (`tlkit.verify.subject`) import it too.
 
-The supervisor, ``python -m tlkit.base.procs PARENT_PID GRACE_S -- CMD...``, started by the kit (build.py). The supervisor
+The supervisor, ``python -m tlkit.base.procs PARENT_PID GRACE_S -- CMD...``, started by the kit (build.py),
 is a child subreaper (``PR_SET_CHILD_SUBREAPER``): whatever CMD starts, however deep and whatever session
 or group ninja puts it in, stays below it, so it can find every descendant in /proc. It ends them all when:
 

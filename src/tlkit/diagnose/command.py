@@ -10,11 +10,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tlkit.base import procs
+from tlkit.base.errors import KitError
+from tlkit.base.redact import redact_data
 from tlkit.diagnose import gpu_look, procfs
 from tlkit.diagnose.evidence import Observed, sample_tree
 from tlkit.diagnose.verdict import Verdict, add_gpu_look, judge, wants_gpu_look
-from tlkit.base.errors import KitError
-from tlkit.base.redact import redact_data
 
 
 def _pid(text: str) -> int:

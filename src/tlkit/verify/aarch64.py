@@ -13,6 +13,10 @@ import tempfile
 from pathlib import Path
 
 from tlkit.base.cacheentry import cached_entry, is_ready
+from tlkit.base.errors import KitError
+from tlkit.base.machine import describe
+from tlkit.base.paths import KitLayout, cache_root
+from tlkit.verify.config import load_config
 from tlkit.wheel.cross.arch import load_debian, resolve_arch
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
 from tlkit.wheel.cross.cudahome import emulated_toolkit
@@ -20,11 +24,7 @@ from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
 from tlkit.wheel.cross.packages import TargetPackages, download_target, install_target
 from tlkit.wheel.cross.sysroot import ensure_sysroot
 from tlkit.wheel.cross.target import target_cuda
-from tlkit.base.errors import KitError
-from tlkit.base.machine import describe
-from tlkit.base.paths import KitLayout, cache_root
 from tlkit.wheel.sources import sha256_file
-from tlkit.verify.config import load_config
 
 COMPILE_ARCH = "sm_121a"  # GB10's own target
 

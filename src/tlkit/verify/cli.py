@@ -17,7 +17,6 @@ from tlkit.base.machine import describe
 from tlkit.base.paths import cache_root, folder_name
 from tlkit.base.probe import cuda_devices
 from tlkit.base.redact import redact
-from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.gpu import SANITIZER_TOOLS, GpuContext, run_gpu_matrix, sanitize
@@ -39,6 +38,7 @@ from tlkit.verify.smem import limit_for, load_limits
 from tlkit.verify.variants import Variant
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
 from tlkit.verify.workers import Run, subject_path
+from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 
 def add_verify_parser(sub) -> None:

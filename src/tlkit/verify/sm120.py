@@ -1,6 +1,7 @@
-"""verify-sm120's matrix over the worker engine (workers.py): `jobs` job servers (tlkit.verify.subject.compile_variants), each importing
-TileLang once and forking one child per variant; each child compiles the variant's targets in turn, every
-target under the hard bound, and a child that passes it is killed as a group (the next one carries on)."""
+"""verify-sm120's matrix over the worker engine (workers.py): `jobs` job servers
+(tlkit.verify.subject.compile_variants), each importing TileLang once and forking one child per variant; each child
+compiles the variant's targets in turn, every target under the hard bound, and a child that passes it is killed as
+a group (the next one carries on)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ class Job:
         if self.server is not None:
             return None
         spec = {"module": str(self.ctx.module), "cuobjdump": str(self.ctx.cuobjdump)}
-        self.server = ForkServer(subject_argv(self.ctx.python, "compile_variants"), spec, self.ctx.env, self.ctx.workdir,
-                                 f"job-{self.number}")
+        argv = subject_argv(self.ctx.python, "compile_variants")
+        self.server = ForkServer(argv, spec, self.ctx.env, self.ctx.workdir, f"job-{self.number}")
         started = self.server.start(self.ctx.bound)
         if started.stopped:
             return None

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.base import procs
-from tlkit.wheel.buildenv import make_venv
 from tlkit.base.cacheentry import is_ready, staged_entry
 from tlkit.base.errors import KitError
-from tlkit.wheel.sources import sha256_file
 from tlkit.base.procs import tied
+from tlkit.wheel.buildenv import make_venv
+from tlkit.wheel.sources import sha256_file
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from tlkit.base.errors import BuildError
-from tlkit.wheel.progress import Progress, fmt_seconds, load_cost_model
-from tlkit.base.redact import redact
 from tlkit.base.procs import stop, tied
+from tlkit.base.redact import redact
+from tlkit.wheel.progress import Progress, fmt_seconds, load_cost_model
 from tlkit.wheel.toolchain import Toolchain
 
 GIB = 1 << 30

@@ -8,6 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit.base.errors import KitError
+from tlkit.base.locks import exclusive
+from tlkit.base.paths import KitLayout, cache_root, kit_root, private_tmp
+from tlkit.base.redact import redact
 from tlkit.wheel.build import build_environment, default_jobs, run_build
 from tlkit.wheel.buildenv import ensure_buildenv
 from tlkit.wheel.compilecache import (
@@ -21,13 +25,9 @@ from tlkit.wheel.compilecache import (
 from tlkit.wheel.cross.arch import Arch, host_machine, resolve_arch
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
 from tlkit.wheel.cross.packages import TargetPackages, resolve_target_packages
-from tlkit.base.errors import KitError
 from tlkit.wheel.leftovers import removed_however_this_ends
-from tlkit.base.locks import exclusive
-from tlkit.base.paths import KitLayout, cache_root, kit_root, private_tmp
 from tlkit.wheel.provenance import provenance
 from tlkit.wheel.recipe import Recipe, load_recipe, resolve_recipe
-from tlkit.base.redact import redact
 from tlkit.wheel.repair import repair_wheel
 from tlkit.wheel.series import Series, load_series
 from tlkit.wheel.sources import fetch_source, sha256_file

@@ -31,7 +31,8 @@ def toolchain_text(compiler: CrossCompiler, layout: TargetLayout, modules: Path)
     include = layout.sysroot / "usr" / "include"
     roots = [layout.cuda, layout.site / "z3", layout.sysroot, layout.sysroot / "usr"]
     lines = [
-        f"# Written by tlkit (src/tlkit/wheel/cross/cmake.py): build for {arch.name} ({arch.triplet}) on another machine.",
+        f"# Written by tlkit (src/tlkit/wheel/cross/cmake.py): build for {arch.name} ({arch.triplet}) on another "
+        "machine.",
         "set(CMAKE_SYSTEM_NAME Linux)",
         f"set(CMAKE_SYSTEM_PROCESSOR {arch.name})",
         f"set(CMAKE_C_COMPILER {_cmake_str(compiler.cc)})",

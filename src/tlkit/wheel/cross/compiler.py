@@ -6,9 +6,9 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 
+from tlkit.base.errors import KitError
 from tlkit.wheel.cross.arch import Arch
 from tlkit.wheel.cross.debian import find_or_install, package_version
-from tlkit.base.errors import KitError
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.base import procs
-from tlkit.wheel.cross.arch import Arch
 from tlkit.base.errors import KitError
+from tlkit.wheel.cross.arch import Arch
 
 # The runtime pins whose target wheels a cross build needs: libtilelang links the target's libz3, and
 # apache-tvm-ffi is what the target's wheel runs against (its libtvm_ffi is excluded from the repair).

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tlkit.base import procs
 from tlkit.base.cacheentry import is_ready, staged_entry
-from tlkit.wheel.cross.arch import Arch, DebianSource
-from tlkit.wheel.cross.debian import find_or_install
 from tlkit.base.errors import KitError
 from tlkit.base.locks import exclusive
+from tlkit.wheel.cross.arch import Arch, DebianSource
+from tlkit.wheel.cross.debian import find_or_install
 
 
 def sysroot_key(arch: Arch, source: DebianSource) -> str:

@@ -7,13 +7,13 @@ import hashlib
 from pathlib import Path
 
 from tlkit.base.cacheentry import cached_entry, is_ready
+from tlkit.base.errors import KitError
 from tlkit.wheel.cross.arch import load_debian
 from tlkit.wheel.cross.cmake import TargetLayout, write_toolchain_file
 from tlkit.wheel.cross.compiler import CrossCompiler, ensure_cross_compiler
 from tlkit.wheel.cross.cudahome import cross_toolkit
 from tlkit.wheel.cross.packages import TargetPackages, install_target
 from tlkit.wheel.cross.sysroot import ensure_sysroot
-from tlkit.base.errors import KitError
 from tlkit.wheel.toolchain import Toolchain
 
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}  # e_machine of the ELF header
