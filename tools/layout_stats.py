@@ -188,6 +188,7 @@ class Shape:
     module_cycles: list[list[str]]
     product_cycles: list[list[str]]
     unplaced: list[str]  # modules with no product (an older tree's module that is gone now)
+    between: dict[tuple[str, str], int]  # (importing product, imported product) -> arrows, across products
 
 
 def measure(sources: dict[str, tuple[str, str]], placed: dict[str, str] | None = None,
@@ -198,6 +199,10 @@ def measure(sources: dict[str, tuple[str, str]], placed: dict[str, str] | None =
 
     arrows = arrows_of(sources)
     products = [(place(a.source) or a.source, place(a.target) or a.target) for a in arrows]
+    between: dict[tuple[str, str], int] = {}
+    for pair in products:
+        if pair[0] != pair[1]:
+            between[pair] = between.get(pair, 0) + 1
     return Shape(
         top_level=sum(1 for file, _text in sources.values() if Path(file).parent.name == ROOT),
         modules=len(sources),
@@ -206,6 +211,7 @@ def measure(sources: dict[str, tuple[str, str]], placed: dict[str, str] | None =
         module_cycles=cycles((a.source, a.target) for a in arrows),
         product_cycles=cycles(products),
         unplaced=sorted(m for m in sources if place(m) is None),
+        between=dict(sorted(between.items())),
     )
 
 
@@ -232,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
           f"back up {len(shape.back)}, module cycles {len(shape.module_cycles)}, "
           f"product cycles {len(shape.product_cycles)}")
     found = problems(shape)
+    if args.verbose:
+        print("  arrows between products: " + ", ".join(f"{a} -> {b} {n}" for (a, b), n in shape.between.items()))
     if args.verbose or args.check:
         for line in found:
             print(f"  {line}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tlkit.base.errors import KitError
 from tlkit.base.locks import exclusive
-from tlkit.base.paths import KitLayout, cache_root, kit_root, private_tmp
+from tlkit.base.paths import DEFAULT_RECIPE, KitLayout, cache_root, kit_root, private_tmp
 from tlkit.base.redact import redact
 from tlkit.wheel.build import build_environment, default_jobs, run_build
 from tlkit.wheel.buildenv import ensure_buildenv
@@ -40,7 +40,7 @@ TARGET_PYTHON = "3.11"  # Debian 12's python3, the cross build's and the emulate
 
 @dataclass
 class BuildOptions:
-    recipe: str = "tilelang-0.1.14"
+    recipe: str = DEFAULT_RECIPE
     cuda: str | None = None
     jobs: int | None = None
     clean: bool = False
