@@ -22,8 +22,8 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 
-from tlkit.machine import describe  # noqa: E402
-from tlkit.pipeline import BuildOptions, make_plan  # noqa: E402
+from tlkit.base.machine import describe  # noqa: E402
+from tlkit.wheel.pipeline import BuildOptions, make_plan  # noqa: E402
 
 
 def run_build(args: list[str]) -> tuple[float, Path]:

@@ -1,5 +1,5 @@
 """Per-folder weights for the build ETA from the .ninja_log of a cold build: steps and mean seconds per step
-for each folder, as the TOML table recipes/build-times/<recipe>.toml that tlkit.progress reads.
+for each folder, as the TOML table recipes/build-times/<recipe>.toml that tlkit.wheel.progress reads.
 
 Usage: python benchmarks/build_weights.py NINJA_LOG "what was measured, where" > recipes/build-times/R.toml
 """
@@ -10,7 +10,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
-from tlkit.progress import fmt_seconds, ninja_log_model
+from tlkit.wheel.progress import fmt_seconds, ninja_log_model
 
 
 def main(log: Path, measured: str) -> None:
@@ -24,7 +24,7 @@ def main(log: Path, measured: str) -> None:
         parent = str(PurePosixPath(unit).parent)
         folders[unit if parent == "." else parent].append(seconds)  # a top-level output is its own row
     total = sum(sum(s) for s in folders.values())
-    print(f"# Seconds per build step by folder (tlkit.progress: the ETA's model when the build folder has no\n"
+    print(f"# Seconds per build step by folder (tlkit.wheel.progress: the ETA's model when the build folder has no\n"
           f"# .ninja_log yet). Written by benchmarks/build_weights.py from a cold build's ninja log: {len(model.steps)}"
           f" steps,\n# {fmt_seconds(total)} of compiler time in all.")
     print(f'measured = "{measured}"\n\n[folders]')

@@ -25,7 +25,7 @@ sys.path.insert(0, str(KIT / "benchmarks"))
 
 from compile_deadline import SIX  # noqa: E402
 
-from tlkit.machine import describe  # noqa: E402
+from tlkit.base.machine import describe  # noqa: E402
 
 Z3_QUERIES = """
 import json, sys, time

@@ -17,7 +17,7 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 
-from tlkit.machine import describe  # noqa: E402
+from tlkit.base.machine import describe  # noqa: E402
 
 PROBE = "import time; t = time.perf_counter(); import tilelang; print(time.perf_counter() - t)"
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(KIT / "src"))
 import torch  # noqa: E402
 from launch_watchdog import small_kernel, timed  # noqa: E402  (benchmarks/launch_watchdog.py, beside this file)
 
-from tlkit.machine import describe  # noqa: E402
+from tlkit.base.machine import describe  # noqa: E402
 
 LAUNCHES, ROUNDS = 10000, 9
 

@@ -44,9 +44,9 @@ try:
 except ImportError:  # the stock wheel: no watchdog, one setting, for the comparison across wheels
     launch_watchdog = None
 
-from tlkit.machine import describe  # noqa: E402
-from tlkit.texttable import align  # noqa: E402
-from tlkit.tomltable import load_toml  # noqa: E402
+from tlkit.base.machine import describe  # noqa: E402
+from tlkit.base.texttable import align  # noqa: E402
+from tlkit.base.tomltable import load_toml  # noqa: E402
 from tlkit.verify.subject import gpu_cases as cases  # noqa: E402
 from tlkit.verify.subject.protocol import load_module as load  # noqa: E402
 from tlkit.verify.variants import load_variants  # noqa: E402

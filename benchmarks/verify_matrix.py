@@ -26,7 +26,7 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 
-from tlkit.machine import describe  # noqa: E402
+from tlkit.base.machine import describe  # noqa: E402
 
 
 def run(checkout: Path, wheel: Path, extra: list[str], reports: Path) -> dict:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.diagnose.proc import descendants
-from tlkit.paths import cache_root
-from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.base.paths import cache_root
+from tlkit.base.procs import descendants
 from tlkit.verify.venv import create_venv
+from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 # A shell that runs the suite in the background (`.ci/run &`, nohup, a non-interactive shell's job) starts it with
 # SIGINT ignored, and an ignored signal stays ignored across exec: every kit-like child a test stops with
@@ -196,7 +196,7 @@ def git(cwd: Path, *args: str) -> str:
 def wheel() -> Path:
     """The wheel the recipe builds now. Asking for the slow tests without it is a failure, not a skip:
     a run that skipped them would pass while testing nothing (and an older wheel tests another series)."""
-    from tlkit.pipeline import BuildOptions, make_plan
+    from tlkit.wheel.pipeline import BuildOptions, make_plan
 
     label = make_plan(BuildOptions()).label
     dist = Path(os.environ.get("TLKIT_TEST_DIST", KIT / "dist"))  # another folder: for the test of this failure

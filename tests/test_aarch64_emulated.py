@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.pipeline import BuildOptions, make_plan
+from tlkit.wheel.pipeline import BuildOptions, make_plan
 
 KIT = Path(__file__).resolve().parents[1]
 BOUND_S = 3600  # pip install of torch's aarch64 wheels plus the emulated steps; a bound, not a timing

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import KIT, TINY, cmdline, make_sdist, outliving, process_tree, write_recipe
 
-from tlkit.diagnose.proc import descendants
-from tlkit.errors import FetchError
-from tlkit.pipeline import BuildOptions, build_wheel
-from tlkit.series import load_series
+from tlkit.base.errors import FetchError
+from tlkit.base.procs import descendants
+from tlkit.wheel.pipeline import BuildOptions, build_wheel
+from tlkit.wheel.series import load_series
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +175,8 @@ def test_sigkill_of_the_kit_leaves_no_build_process(kit, find_links, shared_cach
     work = kit / "build" / "tiny-cu13.2"
     with held_build(cmd, env, fifo) as proc:
         tree = descendants(proc.pid)
-        assert len([pid for pid in tree if b"tlkit.supervise" in cmdline(pid)]) == 1, tree
-        assert len([pid for pid in tree if b"tlkit.leftovers" in cmdline(pid)]) == 1, tree
+        assert len([pid for pid in tree if b"tlkit.base.procs" in cmdline(pid)]) == 1, tree
+        assert len([pid for pid in tree if b"tlkit.wheel.leftovers" in cmdline(pid)]) == 1, tree
         assert (work / "wheel-raw").is_dir()
         left = outliving(tree, lambda: (os.kill(proc.pid, signal.SIGKILL), proc.wait(timeout=BOUND)), BOUND)
         outlived = _release(fifo)

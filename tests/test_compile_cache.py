@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, KIT, TINY, make_sdist, process_tree, write_recipe
 
-from tlkit.buildenv import ensure_buildenv
-from tlkit.compilecache import probe_remote
-from tlkit.pipeline import BuildOptions, build_wheel
-from tlkit.recipe import load_recipe
-from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.wheel.buildenv import ensure_buildenv
+from tlkit.wheel.compilecache import probe_remote
+from tlkit.wheel.pipeline import BuildOptions, build_wheel
+from tlkit.wheel.recipe import load_recipe
+from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 SERVER = FIXTURES / "cacheserver" / "server.py"
 # The same ccache the real recipe installs.

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from tlkit.buildenv import ensure_buildenv
-from tlkit.cross.arch import resolve_arch
-from tlkit.cross.cudahome import emulated_toolkit
-from tlkit.cross.emulate import ensure_qemu, run_emulated
-from tlkit.cross.target import elf_machine, prepare_target
-from tlkit.paths import cache_root
-from tlkit.pipeline import BuildOptions, make_plan
-from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.base.paths import cache_root
+from tlkit.wheel.buildenv import ensure_buildenv
+from tlkit.wheel.cross.arch import resolve_arch
+from tlkit.wheel.cross.cudahome import emulated_toolkit
+from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
+from tlkit.wheel.cross.target import elf_machine, prepare_target
+from tlkit.wheel.pipeline import BuildOptions, make_plan
+from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 KIT = Path(__file__).resolve().parents[1]
 ARCHES = KIT / "recipes" / "arches.toml"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.cross.arch import resolve_arch
-from tlkit.cross.compiler import ensure_cross_compiler
-from tlkit.errors import KitError
-from tlkit.pipeline import BuildOptions, make_plan
+from tlkit.base.errors import KitError
+from tlkit.wheel.cross.arch import resolve_arch
+from tlkit.wheel.cross.compiler import ensure_cross_compiler
+from tlkit.wheel.pipeline import BuildOptions, make_plan
 
 KIT = Path(__file__).resolve().parents[1]
 ARCHES = KIT / "recipes" / "arches.toml"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import Lines, process_tree
 
-from tlkit.diagnose import proc
+from tlkit.diagnose import procfs
 from tlkit.diagnose.command import diagnose
 from tlkit.diagnose.evidence import STATE_SCHEMA, sample_tree
 from tlkit.diagnose.stacks import PTRACE_SCOPE
@@ -103,7 +103,7 @@ def _write_state(folder: Path, pid: int, found: str) -> None:
     found_fields = {"stuck": {"stuck": launch, "candidates": [], "foreign": False, "not_started": None},
                     "foreign": {"stuck": None, "candidates": [], "foreign": True, "not_started": launch},
                     "candidates": {"stuck": None, "candidates": [launch], "foreign": True, "not_started": None}}[found]
-    state = {"schema": STATE_SCHEMA, "pid": pid, "start_ticks": proc.sample(pid).start_ticks, "written": now,
+    state = {"schema": STATE_SCHEMA, "pid": pid, "start_ticks": procfs.sample(pid).start_ticks, "written": now,
              "tilelang": "0.1.14+tlkit", "argv": [], "compiles": [], "distributed": None,
              "launches": {"count": 12, "pending": [launch], "last_completed": [done], "recent": [done, launch]},
              "stall": {"since": now - 10, "device": 0, "stream": "0x0", "first_pending": launch,
@@ -308,7 +308,7 @@ def test_a_gpu_wait_whose_launch_outlasts_the_window_is_stuck_though_the_state_m
                 pending = [] if pending_age is None or k < from_look else [
                     {"seq": 7, "kernel": "lcg_kernel", "factory": "lcg_kernel(outer=9)", "device": 0,
                      "stream": "0x0", "launched": now - pending_age}]
-                state = {"schema": STATE_SCHEMA, "pid": p.pid, "start_ticks": proc.sample(p.pid).start_ticks,
+                state = {"schema": STATE_SCHEMA, "pid": p.pid, "start_ticks": procfs.sample(p.pid).start_ticks,
                          "written": now, "argv": [], "compiles": [], "distributed": None, "stall": None,
                          "launches": {"count": 6 + k, "pending": pending, "last_completed": [], "recent": []}}
                 state_path.write_text(json.dumps(state))

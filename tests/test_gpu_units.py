@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.doctor import Finding, assess, toolkit_finding
-from tlkit.errors import RecipeError
+from tlkit.base.errors import RecipeError
 from tlkit.verify.config import load_gpu_config
+from tlkit.verify.doctor import Finding, assess, toolkit_finding
 from tlkit.verify.gpu_report import GpuRunInfo, compare_table, markdown_table, terminal_table, write_gpu_reports
 from tlkit.verify.smem import load_limits
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Run
+from tlkit.verify.workers import Run
 
 KIT = Path(__file__).resolve().parents[1]
 
@@ -142,8 +142,9 @@ NO_FALLBACK_SOURCES = {
 
 @pytest.mark.parametrize("kind", sorted(NO_FALLBACK_SOURCES))
 def test_a_blackwell_primitive_with_no_fallback_is_named_from_the_real_compilers_error(cuda_env, tmp_path, kind):
-    """verify-gpu --sm120-source reports such a kernel as `no fallback` naming the primitive (subject/gpu.py);
-    the name comes from what the pinned nvcc and ptxas say when compiling for the H100's sm_90."""
+    """verify-gpu --sm120-source reports such a kernel as `no fallback` naming the primitive
+    (subject/launch_kernels.py); the name comes from what the pinned nvcc and ptxas say when compiling for the H100's
+    sm_90."""
     from tlkit.verify.subject.compiled import missing_primitives
 
     text, name = NO_FALLBACK_SOURCES[kind]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from tlkit.paths import KitLayout
+from tlkit.base.paths import KitLayout
 from tlkit.upstream.index import releases_from
 from tlkit.upstream.outdated import pins
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from conftest import EPOCH, TINY, git, make_sdist, write_recipe
 
-from tlkit.errors import PatchError
-from tlkit.patchexport import export_series
-from tlkit.recipe import load_recipe
-from tlkit.series import load_series
-from tlkit.sources import FetchedSource
-from tlkit.tree import git as tree_git
-from tlkit.tree import prepare_tree, scratch_tree
+from tlkit.base.errors import PatchError
+from tlkit.wheel.patchexport import export_series
+from tlkit.wheel.recipe import load_recipe
+from tlkit.wheel.series import load_series
+from tlkit.wheel.sources import FetchedSource
+from tlkit.wheel.tree import git as tree_git
+from tlkit.wheel.tree import prepare_tree, scratch_tree
 
 # The fixture's C code (src/) goes to one upstream, the rest of the project to another.
 UPSTREAMS = 'upstreams = { tinyext = ".", native = "src" }\n'

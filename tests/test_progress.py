@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import KIT
 
-from tlkit.buildenv import ensure_buildenv
-from tlkit.errors import RecipeError
-from tlkit.progress import (
+from tlkit.base.errors import RecipeError
+from tlkit.wheel.buildenv import ensure_buildenv
+from tlkit.wheel.progress import (
     STEP_COUNT,
     CostModel,
     Progress,
@@ -24,7 +24,7 @@ from tlkit.progress import (
     step_output,
     step_unit,
 )
-from tlkit.recipe import load_recipe
+from tlkit.wheel.recipe import load_recipe
 
 TOOLS = [r for r in load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml").build_requires
          if r.startswith(("cmake==", "ninja=="))]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.errors import RecipeError
-from tlkit.recipe import load_recipe, resolve_recipe
-from tlkit.toolchain import load_toolchain_spec
+from tlkit.base.errors import RecipeError
+from tlkit.wheel.recipe import load_recipe, resolve_recipe
+from tlkit.wheel.toolchain import load_toolchain_spec
 
 KIT = Path(__file__).resolve().parents[1]
 GOOD = (KIT / "recipes" / "tilelang-0.1.14.toml").read_text()

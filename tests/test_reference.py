@@ -164,7 +164,7 @@ def test_every_model_variant_has_a_case_whose_outputs_match_its_arguments():
 
 def test_worker_comparison_counts_elements_outside_the_tolerance():
     from tlkit.verify.config import load_gpu_config
-    from tlkit.verify.subject.gpu import compare
+    from tlkit.verify.subject.launch_kernels import compare
 
     tolerances = load_gpu_config(KIT / "verify" / "gpu.toml").tolerances
     case = cases.make_case("hc_split_sinkhorn_kernel", {"hc": 4, "sinkhorn_iters": 20, "eps": 1e-6},

@@ -1,9 +1,9 @@
 """verify-gpu --sanitize: which compute-sanitizer runs (the machine's, else the pinned PyPI wheel's, fetched for real),
 and how its reports become verdicts per variant. The latter over a fake compute-sanitizer, since neither the real
 one nor the GPU worker it runs can do anything here without a GPU: a real executable that takes compute-sanitizer's
-command line and plays the worker it is given (tlkit.verify.subject.gpu, which needs a GPU and TileLang) through the
-worker side of the real protocol, printing report lines as compute-sanitizer 2025.3 and 2026.3 printed them on an
-H200 (racy and divergent test kernels launched by a worker under tlkit's `sanitize`)."""
+command line and plays the worker it is given (tlkit.verify.subject.launch_kernels, which needs a GPU and TileLang)
+through the worker side of the real protocol, printing report lines as compute-sanitizer 2025.3 and 2026.3 printed them
+on an H200 (racy and divergent test kernels launched by a worker under tlkit's `sanitize`)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.errors import KitError
-from tlkit.paths import cache_root
+from tlkit.base.errors import KitError
+from tlkit.base.paths import cache_root
 from tlkit.verify.cli import find_sanitizer, record_sanitizer, subject_env
 from tlkit.verify.config import load_config
 from tlkit.verify.gpu import GpuContext, sanitize
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Run
+from tlkit.verify.workers import Run
 
 KIT = Path(__file__).resolve().parents[1]
 START_BOUND = 120.0  # interpreter start-up on a loaded machine
@@ -135,7 +135,7 @@ def test_the_sanitizer_gets_its_tool_and_the_worker_with_the_sanitizers_sizes(tm
         RACY: "clean", TIDY: "clean"}
     argv = json.loads((tmp_path / "fake" / "argv.json").read_text())
     assert argv[:5] == ["--tool", "racecheck", "--print-limit", "50", sys.executable]
-    assert argv[5:7] == ["-m", "tlkit.verify.subject.gpu"]
+    assert argv[5:7] == ["-m", "tlkit.verify.subject.launch_kernels"]
     spec = json.loads(argv[7])
     assert spec["parent"] is None and spec["reference_on_cpu"] is True and spec["compile_only"] is False
     assert (spec["dims"]["M"], spec["dims"]["topk"], spec["edges"]) == (65, 100, {})  # partial tiles, masked block

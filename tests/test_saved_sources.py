@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.errors import KitError
-from tlkit.paths import folder_name
+from tlkit.base.errors import KitError
+from tlkit.base.paths import folder_name
 from tlkit.verify.assess import Verdict
 from tlkit.verify.saved_sources import (
     IDENTICAL,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import KIT
 
-from tlkit.errors import KitError
-from tlkit.locks import exclusive
-from tlkit.paths import private_tmp
-from tlkit.redact import redact, redact_data
+from tlkit.base.errors import KitError
+from tlkit.base.locks import exclusive
+from tlkit.base.paths import private_tmp
+from tlkit.base.redact import redact, redact_data
 
 SECRET = "s3cr3t"
 

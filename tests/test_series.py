@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import EPOCH, TINY, TINY_PATCHES, git, make_sdist
 
-from tlkit.errors import PatchError
-from tlkit.series import load_series, parse_patch
-from tlkit.sources import FetchedSource
-from tlkit.tree import check_series, prepare_tree, scratch_tree
+from tlkit.base.errors import PatchError
+from tlkit.wheel.series import load_series, parse_patch
+from tlkit.wheel.sources import FetchedSource
+from tlkit.wheel.tree import check_series, prepare_tree, scratch_tree
 
 NAMES = sorted(p.name for p in TINY_PATCHES.glob("*.patch"))
 
@@ -184,9 +184,9 @@ SUBREAPER_PREPARE = """
 import ctypes, os, sys
 from pathlib import Path
 assert ctypes.CDLL(None).prctl(36, 1) == 0  # PR_SET_CHILD_SUBREAPER
-from tlkit.series import load_series
-from tlkit.sources import FetchedSource
-from tlkit.tree import prepare_tree
+from tlkit.wheel.series import load_series
+from tlkit.wheel.sources import FetchedSource
+from tlkit.wheel.tree import prepare_tree
 archive, sha, patches, dest = sys.argv[1:5]
 names = sorted(p.name for p in (Path(patches) / "tinyext").glob("*.patch"))
 prepare_tree(Path(dest), FetchedSource(f"sha256:{sha}", archive=Path(archive)),

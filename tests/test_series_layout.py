@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from conftest import KIT, git
 
-from tlkit.patchexport import export_series
-from tlkit.paths import cache_root
-from tlkit.recipe import load_recipe
-from tlkit.series import Series, load_series
-from tlkit.sources import FetchedSource, fetch_source
-from tlkit.tree import apply_series, init_baseline
+from tlkit.base.paths import cache_root
+from tlkit.wheel.patchexport import export_series
+from tlkit.wheel.recipe import load_recipe
+from tlkit.wheel.series import Series, load_series
+from tlkit.wheel.sources import FetchedSource, fetch_source
+from tlkit.wheel.tree import apply_series, init_baseline
 
 RECIPE = KIT / "recipes" / "tilelang-0.1.14.toml"
 

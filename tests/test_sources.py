@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import TINY, git, make_sdist
 
-from tlkit.errors import FetchError
-from tlkit.recipe import GitSource, SdistSource
-from tlkit.sources import fetch_git, fetch_sdist, sha256_file
+from tlkit.base.errors import FetchError
+from tlkit.wheel.recipe import GitSource, SdistSource
+from tlkit.wheel.sources import fetch_git, fetch_sdist, sha256_file
 
 
 def leftovers(cache):

@@ -1,4 +1,4 @@
-"""Commands the kit runs through `tlkit.supervise.tied` (pip installs, venv and toolchain set-up, background
+"""Commands the kit runs through `tlkit.base.procs.tied` (pip installs, venv and toolchain set-up, background
 deletions) end when the kit process dies, however: real processes, a SIGKILLed parent."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tlkit import supervise
+from tlkit.base import procs
 from tlkit.verify.venv import _abandoned
 
 KIT = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ BOUND = 120.0  # interpreter start-ups on a loaded machine; the test waits on a 
 # The "kit": runs a tied command that says it is up on the pipe it inherits, then waits forever.
 PARENT = """
 import os, subprocess, sys
-from tlkit.supervise import tied
+from tlkit.base.procs import tied
 fd = int(sys.argv[1])
 subprocess.run(tied([sys.executable, "-c", "import os, sys, time; os.write(int(sys.argv[1]), b'up'); time.sleep(600)",
                      str(fd)]), pass_fds=[fd])
@@ -56,7 +56,7 @@ def test_a_trash_folder_is_abandoned_only_when_its_deleter_is_gone(tmp_path):
 def test_a_tied_command_starts_with_default_signal_dispositions():
     """Issue 25 item 4: Python ignores SIGPIPE and SIGXFSZ, a background shell SIGINT; a command under the
     supervisor must see none of that (ninja would not stop on SIGINT, a pipe reader would not end)."""
-    res = supervise.run(["grep", "^SigIgn:", "/proc/self/status"], capture_output=True, text=True, timeout=BOUND,
+    res = procs.run(["grep", "^SigIgn:", "/proc/self/status"], capture_output=True, text=True, timeout=BOUND,
                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["SigIgn:", "0000000000000000"]
@@ -66,7 +66,7 @@ def test_a_tied_command_starts_with_default_signal_dispositions():
 # signal is bound to the thread that forked), and answer on its stdin after the thread is gone.
 THREAD_PARENT = """
 import os, subprocess, sys, threading
-from tlkit.supervise import tied
+from tlkit.base.procs import tied
 box = {}
 def start():
     box["tid"] = threading.get_native_id()
@@ -96,11 +96,11 @@ def test_a_tied_command_outlives_the_thread_that_started_it_but_not_the_process(
     assert res.stdout.strip() == "still here 0"
 
 
-# The "kit": build-wheel's SIGTERM handling (a stop raised as an exception) around supervise.run of a command
+# The "kit": build-wheel's SIGTERM handling (a stop raised as an exception) around procs.run of a command
 # that says it is up, starts a child of its own and waits: subprocess.run used to SIGKILL the supervisor.
 STOPPED_PARENT = """
 import signal, sys
-from tlkit import supervise
+from tlkit.base import procs
 from tlkit.cli import Terminated, _terminate
 signal.signal(signal.SIGTERM, _terminate)
 fd = int(sys.argv[1])
@@ -108,7 +108,7 @@ child = ("import os, subprocess, sys, time; fd = int(sys.argv[1]); "
          "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], pass_fds=[fd]); "
          "os.write(fd, b'up'); time.sleep(600)")
 try:
-    supervise.run([sys.executable, "-c", child, str(fd)], pass_fds=[fd])
+    procs.run([sys.executable, "-c", child, str(fd)], pass_fds=[fd])
 except Terminated:
     sys.exit(143)
 """

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.recipe import load_recipe
-from tlkit.series import load_series
 from tlkit.verify.variants import load_variants
 from tlkit.verify.venv import create_venv
+from tlkit.wheel.recipe import load_recipe
+from tlkit.wheel.series import load_series
 
 pytestmark = pytest.mark.slow
 KIT = Path(__file__).resolve().parents[1]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import TINY, make_sdist, write_recipe
 
-from tlkit.errors import KitError, RecipeError
-from tlkit.pipeline import BuildOptions, build_wheels
-from tlkit.toolchain import choose_toolkits, ensure_toolchain, load_toolchain_spec, load_toolchains
+from tlkit.base.errors import KitError, RecipeError
+from tlkit.wheel.pipeline import BuildOptions, build_wheels
+from tlkit.wheel.toolchain import choose_toolkits, ensure_toolchain, load_toolchain_spec, load_toolchains
 
 KIT = Path(__file__).resolve().parents[1]
 TABLE = KIT / "recipes" / "cuda-toolchains.toml"
@@ -85,7 +85,7 @@ def test_build_wheel_refuses_a_bad_cuda_value_before_any_download(kit, find_link
 
 
 def test_patches_check_takes_one_toolkit(kit, find_links):
-    from tlkit.patchcheck import check_recipe_series
+    from tlkit.wheel.patchcheck import check_recipe_series
 
     _tiny(kit, find_links, SUPPORTED)
     with pytest.raises(KitError, match=r"^--cuda all: this command takes one toolkit, not 4$"):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.errors import RecipeError
+from tlkit.base.errors import RecipeError
 from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.options import add_sm120_arguments, resolve_sm120
 from tlkit.verify.report import (
@@ -26,7 +26,7 @@ from tlkit.verify.report import (
 from tlkit.verify.smem import base_arch, check, limit_for, load_limits, nvcc_reserved
 from tlkit.verify.subject.compiled import first_error_line, normalized_source
 from tlkit.verify.variants import Variant, load_variants
-from tlkit.verify.watchdog import Run, innermost_frames, split_log, warnings_in
+from tlkit.verify.workers import Run, innermost_frames, split_log, warnings_in
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.paths import DEFAULT_RECIPE
+from tlkit.base.errors import KitError
+from tlkit.base.paths import DEFAULT_RECIPE
 
 
 def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
@@ -29,15 +29,15 @@ def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
 def _options(args: argparse.Namespace):
     import os
 
-    from tlkit.cross.arch import resolve_arch
-    from tlkit.paths import kit_root
-    from tlkit.pipeline import BuildOptions, resolve_remote
+    from tlkit.base.paths import KitLayout
+    from tlkit.wheel.cross.arch import resolve_arch
+    from tlkit.wheel.pipeline import BuildOptions, resolve_remote
 
     arch = getattr(args, "arch", None)
     return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
                         dist=args.dist, work=args.work_dir,
                         cache_remote=resolve_remote(args.cache_remote, dict(os.environ)),
-                        arch=None if arch is None else resolve_arch(arch, kit_root() / "recipes" / "arches.toml"))
+                        arch=None if arch is None else resolve_arch(arch, KitLayout.find().arches))
 
 
 class Terminated(KeyboardInterrupt):
@@ -55,7 +55,7 @@ def _terminate(signum: int, _frame: object) -> None:
 def cmd_build_wheel(args: argparse.Namespace) -> int:
     import signal
 
-    from tlkit.pipeline import build_wheels
+    from tlkit.wheel.pipeline import build_wheels
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
@@ -72,11 +72,11 @@ def cmd_build_wheel(args: argparse.Namespace) -> int:
 
 
 def cmd_patches_check(args: argparse.Namespace) -> int:
-    from tlkit.patchcheck import check_recipe_series, format_outcomes
+    from tlkit.wheel.patchcheck import check_recipe_series, format_outcomes
 
     outcomes = check_recipe_series(_options(args))
     print(format_outcomes(args.recipe, outcomes))
-    from tlkit.tree import FAILED
+    from tlkit.wheel.tree import FAILED
 
     return 1 if any(o.status in FAILED for o in outcomes) else 0
 
@@ -91,7 +91,7 @@ def end_with_launcher() -> None:
     import os
     import signal
 
-    from tlkit.verify.subject.protocol import die_with_parent
+    from tlkit.base.procs import die_with_parent
 
     value = os.environ.pop(PARENT_ENV, "")
     if not value:
@@ -103,17 +103,17 @@ def end_with_launcher() -> None:
 
 
 def cmd_patches_export(args: argparse.Namespace) -> int:
-    from tlkit.patchexport import export_series
-    from tlkit.paths import kit_root
-    from tlkit.recipe import resolve_recipe
+    from tlkit.base.paths import KitLayout
+    from tlkit.wheel.patchexport import export_series
+    from tlkit.wheel.recipe import resolve_recipe
 
-    kit = kit_root()
-    export_series(args.tree, resolve_recipe(args.recipe, kit / "recipes"), kit / "patches")
+    kit = KitLayout.find()
+    export_series(args.tree, resolve_recipe(args.recipe, kit.recipes), kit.patches)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tlkit.redact import redact_streams
+    from tlkit.base.redact import redact_streams
 
     redact_streams()
     parser = argparse.ArgumentParser(prog="tlkit", description=__doc__)
@@ -129,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("tree", type=Path, help="the git tree: the prepared source (build/<recipe>-cu<NNN>/src) or a copy")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
     p.set_defaults(func=cmd_patches_export)
-    from tlkit.cross.verify import add_parser as add_verify_aarch64_parser
     from tlkit.diagnose.command import add_diagnose_parser
-    from tlkit.doctor import add_doctor_parser
     from tlkit.upstream.outdated import add_outdated_parser
+    from tlkit.verify.aarch64 import add_parser as add_verify_aarch64_parser
     from tlkit.verify.cli import add_gpu_parser, add_verify_parser
+    from tlkit.verify.doctor import add_doctor_parser
 
     add_verify_parser(sub)
     add_gpu_parser(sub)

@@ -9,11 +9,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from tlkit.diagnose import gpu_look, proc
+from tlkit.base import procs
+from tlkit.base.errors import KitError
+from tlkit.base.redact import redact_data
+from tlkit.diagnose import gpu_look, procfs
 from tlkit.diagnose.evidence import Observed, sample_tree
 from tlkit.diagnose.verdict import Verdict, add_gpu_look, judge, wants_gpu_look
-from tlkit.errors import KitError
-from tlkit.redact import redact_data
 
 
 def _pid(text: str) -> int:
@@ -51,11 +52,11 @@ def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_samp
     if not 0 < seconds < 3600:  # nan fails this too
         raise KitError(f"--seconds must be more than 0 and less than 3600, got {seconds:g}")
     me = os.getpid()
-    lineage = frozenset(proc.ancestors(me))
+    lineage = frozenset(procfs.ancestors(me))
     if not whole_machine:
-        tree = proc.children_map()
+        tree = procs.children_map()
         for pid in pids:
-            count = 1 + len(proc.descendants(pid, tree, frozenset({me})))
+            count = 1 + len(procs.descendants(pid, tree, frozenset({me})))
             if pid == 1 or count > MAX_PROCESSES:
                 what = "the whole machine" if pid == 1 else f"more than {MAX_PROCESSES}"
                 raise KitError(f"PID {pid} heads {count} processes ({what}): name the job's own PIDs, "

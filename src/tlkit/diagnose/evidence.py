@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.diagnose import proc, stacks
-from tlkit.diagnose.proc import ProcessGone, ProcSample
+from tlkit.base import procs
+from tlkit.diagnose import procfs, stacks
+from tlkit.diagnose.procfs import ProcessGone, ProcSample
 
 STATE_SCHEMA = "tilelang-process-state/2"
 # /1: wheels up to p17148560 (ages in the file, no attribution in a stall); read as well, so that a process
@@ -41,7 +42,7 @@ class Observed:
         """CPU (cores) between this process's own first and last /proc reads."""
         if self.first is None or self.last is None or len(self.seen) < 2 or self.seen[-1] <= self.seen[0]:
             return 0.0
-        return (self.last.cpu_ticks - self.first.cpu_ticks) / proc.CLOCK_TICKS / (self.seen[-1] - self.seen[0])
+        return (self.last.cpu_ticks - self.first.cpu_ticks) / procfs.CLOCK_TICKS / (self.seen[-1] - self.seen[0])
 
 
 def runtime_dir(env: dict[str, str], uid: int) -> Path:
@@ -110,22 +111,22 @@ class Sampling:
 
 def _look(obs: Observed, native: bool, first: bool) -> None:
     try:
-        sample = proc.sample(obs.pid)
+        sample = procfs.sample(obs.pid)
         obs.seen.append(time.monotonic())
     except ProcessGone:
         obs.gone = "exited" if obs.first is not None else "missing"
         return
     if first:
         obs.first = sample
-        obs.python = proc.is_python(obs.pid, sample)
-        obs.environ = proc.environ(obs.pid)
+        obs.python = procfs.is_python(obs.pid, sample)
+        obs.environ = procfs.environ(obs.pid)
     elif sample.start_ticks != obs.first.start_ticks:  # the PID now names another process
         obs.gone = "exited"
         return
     obs.last = sample
     if obs.python and not sample.is_compiler():
         dump = stacks.dump(obs.pid, native)
-        if dump.error and not proc.exists(obs.pid):
+        if dump.error and not procfs.exists(obs.pid):
             obs.gone = "exited"
             return
         obs.dumps.append(dump)
@@ -142,10 +143,10 @@ def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
     descendants (the diagnosing process and its ancestors). `on_sample(k, 2)` is called after each look (the
     command prints progress with it)."""
     observed: dict[int, Observed] = {}
-    tree = proc.children_map()
+    tree = procs.children_map()
     roots_set = set(roots)
     for root in roots:
-        for pid in [root, *proc.descendants(root, tree, prune)]:
+        for pid in [root, *procs.descendants(root, tree, prune)]:
             if pid not in skip and pid not in prune:
                 observed.setdefault(pid, Observed(pid))
     initial = list(observed.values())
@@ -155,9 +156,9 @@ def sample_tree(roots: list[int], seconds: float = 3.0, native: bool = True,
     if on_sample:
         on_sample(1, 2)
     time.sleep(seconds)  # the sampling window itself: CPU time and stacks are compared across it
-    tree = proc.children_map()
+    tree = procs.children_map()
     for root in roots:  # children started during the window (a compiler) are looked at once
-        for pid in proc.descendants(root, tree, prune):
+        for pid in procs.descendants(root, tree, prune):
             if pid not in observed and pid not in skip:
                 observed[pid] = Observed(pid)
                 _look(observed[pid], native, first=True)

@@ -16,7 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from tlkit import supervise
+from tlkit.base import procs
 
 LOOK_TIMEOUT_S = 60.0  # measured: 6-9 s on an H100/H200 (docs/hang-diagnosis.md)
 FOCUS_KERNELS = 4  # kernels whose PC and line are read (cuda-gdb switches focus to each in turn)
@@ -242,7 +242,7 @@ def look(pid: int, tilelang_names: set[str] | None = None, timeout: float = LOOK
         argv += ["-ex", c]
     started = time.monotonic()
     try:  # tied to diagnose; on the bound the supervisor ends cuda-gdb (SIGINT first: it detaches) and is waited for
-        out = supervise.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        out = procs.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL, errors="replace", timeout=timeout).stdout
     except subprocess.TimeoutExpired as exc:
         raw = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""

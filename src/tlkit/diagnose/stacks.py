@@ -99,7 +99,7 @@ def dump(pid: int, native: bool = True) -> Dump:
         return Dump(error="py-spy is not installed in this environment (pip install py-spy); stacks not read")
     argv = [exe, "dump", "--pid", str(pid), "--json"] + (["--native"] if native else [])
     try:
-        # not through supervise.run: diagnose may run as another user (nobody) who cannot start the kit's own
+        # not through procs.run: diagnose may run as another user (nobody) who cannot start the kit's own
         # interpreter; py-spy's dump is bounded here and ends by itself within seconds
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=DUMP_TIMEOUT)
     except subprocess.TimeoutExpired:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from tlkit.diagnose import proc
+from tlkit.diagnose import procfs
 from tlkit.diagnose.evidence import Observed, Sampling
 from tlkit.diagnose.stacks import Dump, Frame, ThreadStack
 
@@ -182,7 +182,7 @@ def _busy_thread(obs: Observed, threads: list[ThreadStack]) -> ThreadStack | Non
         a, b = first.get(t.tid), last.get(t.tid)
         if a is None or b is None or t.innermost_python() is None:
             continue
-        cpu = (b.cpu_ticks - a.cpu_ticks) / proc.CLOCK_TICKS / span if span > 0 else 0.0
+        cpu = (b.cpu_ticks - a.cpu_ticks) / procfs.CLOCK_TICKS / span if span > 0 else 0.0
         if (cpu >= SPIN_CPU or a.state == b.state == "R") and cpu > most:
             busy, most = t, cpu
     return busy

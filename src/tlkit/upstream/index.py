@@ -19,7 +19,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from tlkit.errors import KitError
+from tlkit.base.errors import KitError
 
 PYPI = "https://pypi.org/simple/"
 _JSON = "application/vnd.pypi.simple.v1+json"

@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
-from tlkit.paths import KitLayout
-from tlkit.recipe import load_recipe, recipe_paths
-from tlkit.texttable import align
-from tlkit.toolchain import load_toolchains
+from tlkit.base.paths import KitLayout
+from tlkit.base.texttable import align
 from tlkit.upstream.index import PYPI, Project, fetch_project
 from tlkit.verify.config import load_config
+from tlkit.wheel.recipe import load_recipe, recipe_paths
+from tlkit.wheel.toolchain import load_toolchains
 
 SHOWN = 5  # newer releases named per row; the rest are counted
 

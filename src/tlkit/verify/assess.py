@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tlkit.verify.smem import base_arch, check, limit_for, nvcc_reserved
-from tlkit.verify.watchdog import Run
+from tlkit.verify.workers import Run
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """`tlkit verify-sm120` and `tlkit verify-gpu`: options resolved once, then environment -> matrix (the tier's
-steps over the watchdog) -> verdicts -> reports, and --compare / --expect-sources / --save-sources."""
+steps over the worker engine, workers.py) -> verdicts -> reports, and --compare / --expect-sources / --save-sources."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.machine import describe
-from tlkit.paths import cache_root, folder_name
-from tlkit.probe import cuda_devices
-from tlkit.redact import redact
-from tlkit.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.base.errors import KitError
+from tlkit.base.machine import describe
+from tlkit.base.paths import cache_root, folder_name
+from tlkit.base.probe import cuda_devices
+from tlkit.base.redact import redact
 from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess
 from tlkit.verify.gpu import SANITIZER_TOOLS, GpuContext, run_gpu_matrix, sanitize
@@ -38,7 +37,8 @@ from tlkit.verify.sm120 import RunContext, run_matrix
 from tlkit.verify.smem import limit_for, load_limits
 from tlkit.verify.variants import Variant
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
-from tlkit.verify.watchdog import Run, subject_path
+from tlkit.verify.workers import Run, subject_path
+from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 
 def add_verify_parser(sub) -> None:

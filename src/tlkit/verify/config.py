@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.tomltable import Table, load_toml
+from tlkit.base.tomltable import Table, load_toml
 
 
 @dataclass(frozen=True)

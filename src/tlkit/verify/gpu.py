@@ -1,9 +1,9 @@
-"""verify-gpu's steps over the watchdog: compile every variant in parallel (one fresh worker each, filling a
-fresh kernel cache), then run them one at a time in one worker, so timings do not share the GPU. Workers here
-initialise CUDA, so none is forked: each is a new process (tlkit.verify.subject.gpu). The compile stages are
-held to the compile bound, every launch and its synchronisation to the launch bound. A launch that outlives
-its bound is a device hang: the worker's process group is killed and a fresh process checks that the GPU
-still answers."""
+"""verify-gpu's steps over the worker engine (workers.py): compile every variant in parallel (one fresh worker each,
+filling a fresh kernel cache), then run them one at a time in one worker, so timings do not share the GPU.
+Workers here initialise CUDA, so none is forked: each is a new process (tlkit.verify.subject.launch_kernels). The
+compile stages are held to the compile bound, every launch and its synchronisation to the launch bound. A launch
+that outlives its bound is a device hang: the worker's process group is killed and a fresh process checks that
+the GPU still answers."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.paths import folder_name
+from tlkit.base.errors import KitError
+from tlkit.base.paths import folder_name
+from tlkit.base.procs import end_group
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import Child, Outcome, Run, attach_logs, end_group, spawn, split_log, subject_argv, watch
+from tlkit.verify.workers import Child, Outcome, Run, attach_logs, spawn, split_log, subject_argv, watch
 
 HEALTH_PROBE = ("import torch; x = torch.arange(1 << 20, device='cuda', dtype=torch.float32); "
                 "torch.cuda.synchronize(); print(int(x.sum().item()))")
@@ -78,8 +79,8 @@ class InFlight:
 
 def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known: dict[Variant, dict] | None = None,
                tag: str = "", in_flight: InFlight | None = None) -> list[Run]:
-    """One worker for `batch`, in order, under the watchdog. Returns a record for every variant it reached;
-    it stops at a hang, timeout or crash (the caller starts a new worker for the rest)."""
+    """One worker for `batch`, in order, under the worker engine's deadlines. Returns a record for every variant
+    it reached; it stops at a hang, timeout or crash (the caller starts a new worker for the rest)."""
     workdir = ctx.workdir / (folder_name(batch[0].name) if len(batch) == 1 else f"run-{tag}")
     items = [{"factory": v.kernel, "kwargs": v.kwargs, "slug": folder_name(v.name), **(known or {}).get(v, {})}
              for v in batch]
@@ -101,8 +102,9 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
             return ctx.launch_bound
         return None
 
-    with (in_flight or InFlight()).started(lambda: spawn(subject_argv(ctx.python, "gpu", ctx.wrapper), spec, ctx.env,
-                                                         workdir, "compile" if compile_only else "run")) as child:
+    argv = subject_argv(ctx.python, "launch_kernels", ctx.wrapper)
+    with (in_flight or InFlight()).started(lambda: spawn(argv, spec, ctx.env, workdir,
+                                                         "compile" if compile_only else "run")) as child:
         seen = watch(child, ctx.compile_bound, on_event)
     results = []
     for r in seen.results:

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.redact import redact, redact_data
-from tlkit.texttable import align
-from tlkit.verify.watchdog import Run
+from tlkit.base.redact import redact, redact_data
+from tlkit.base.texttable import align
+from tlkit.verify.workers import Run
 
 PASSING = ("ok", "not launchable")  # a kernel the device cannot launch is reported, not run: not a failure
 

@@ -12,12 +12,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.paths import KitLayout
-from tlkit.recipe import load_recipe
-from tlkit.toolchain import choose_toolkits, load_toolchains
+from tlkit.base.errors import KitError
+from tlkit.base.paths import KitLayout
 from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config
 from tlkit.verify.variants import Variant, load_variants
+from tlkit.wheel.recipe import load_recipe
+from tlkit.wheel.toolchain import choose_toolkits, load_toolchains
 
 SOURCE_ARCH = "sm_120a"  # verify-gpu --sm120-source runs the source generated for this arch
 

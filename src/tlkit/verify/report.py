@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tlkit.redact import redact, redact_data
-from tlkit.texttable import align
+from tlkit.base.redact import redact, redact_data
+from tlkit.base.texttable import align
 from tlkit.verify.assess import Verdict
 
 

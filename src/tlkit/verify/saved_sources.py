@@ -10,9 +10,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import KitError
-from tlkit.paths import folder_name
-from tlkit.texttable import align
+from tlkit.base.errors import KitError
+from tlkit.base.paths import folder_name
+from tlkit.base.texttable import align
 from tlkit.verify.assess import Verdict
 from tlkit.verify.subject.compiled import normalized_source
 

@@ -1,6 +1,7 @@
-"""verify-sm120's matrix over the watchdog: `jobs` job servers (tlkit.verify.subject.sm120), each importing
-TileLang once and forking one child per variant; each child compiles the variant's targets in turn, every
-target under the hard bound, and a child that passes it is killed as a group (the next one carries on)."""
+"""verify-sm120's matrix over the worker engine (workers.py): `jobs` job servers
+(tlkit.verify.subject.compile_variants), each importing TileLang once and forking one child per variant; each child
+compiles the variant's targets in turn, every target under the hard bound, and a child that passes it is killed as
+a group (the next one carries on)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.paths import folder_name
+from tlkit.base.paths import folder_name
 from tlkit.verify.variants import Variant
-from tlkit.verify.watchdog import ForkServer, Run, ServerGone, attach_logs, log_tail, subject_argv, watch
+from tlkit.verify.workers import ForkServer, Run, ServerGone, attach_logs, log_tail, subject_argv, watch
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class Job:
         if self.server is not None:
             return None
         spec = {"module": str(self.ctx.module), "cuobjdump": str(self.ctx.cuobjdump)}
-        self.server = ForkServer(subject_argv(self.ctx.python, "sm120"), spec, self.ctx.env, self.ctx.workdir,
-                                 f"job-{self.number}")
+        argv = subject_argv(self.ctx.python, "compile_variants")
+        self.server = ForkServer(argv, spec, self.ctx.env, self.ctx.workdir, f"job-{self.number}")
         started = self.server.start(self.ctx.bound)
         if started.stopped:
             return None

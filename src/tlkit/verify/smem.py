@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.errors import RecipeError
-from tlkit.tomltable import Table, load_toml
+from tlkit.base.errors import RecipeError
+from tlkit.base.tomltable import Table, load_toml
 
 _ARCH = re.compile(r"^sm_(\d+)[a-z]?$")
 

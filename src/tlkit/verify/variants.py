@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlkit.errors import RecipeError
-from tlkit.tomltable import Table, load_toml
+from tlkit.base.errors import RecipeError
+from tlkit.base.tomltable import Table, load_toml
 
 SHARDS = ("none", "N", "K", "h")
 _SHORT = {"float8_e8m0fnu": "e8m0", "float8_e4m3": "fp8", "float32": "f32", "bfloat16": "bf16"}

