@@ -3,6 +3,7 @@ real output of an H200 run kept in docs/device-runs, and against that output wit
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -61,3 +62,35 @@ def test_a_run_missing_one_item_fails_naming_it(tmp_path, name, old, new, failin
     assert res.returncode == 1
     assert f"FAIL: {failing}\n" in res.stdout
     assert res.stdout.count("FAIL: ") == 1, res.stdout
+
+
+STALL_CHECK = KIT / "tests" / "fixtures" / "gpu" / "check_stall_cases.py"
+STOCK_STALL = RUNS / "h100-stock-stall-2026-12-06"
+
+
+def test_the_stall_checks_fail_the_h100_stock_run_where_it_called_tilelang_s_kernel_not_tilelang(tmp_path):
+    """Issue 24 (d), judged on the real H100 run of the stock wheel (before 8625a92): diagnose was STUCK but
+    classed spin_kernel `(not TileLang)`, and the attached kernel had finished before the look. The checks must
+    fail exactly those two."""
+    out = shutil.copytree(STOCK_STALL, tmp_path / "out")
+    res = subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True)
+    assert res.returncode == 1
+    assert res.stdout.splitlines() == [
+        "PASS: stock flag: diagnose --gpu says STUCK",
+        "FAIL: stock flag: it names the TileLang kernel and its line",
+        "FAIL: attached mid-run: cuda-gdb saw the kernel",
+        "PASS: attached mid-run: the kernel finished with the right result"]
+
+
+def test_the_stall_checks_pass_that_run_once_its_gpu_look_names_the_kernel_by_its_unit(tmp_path):
+    """The same run with its verdict line as the current parser reads the run's own cuda-gdb output
+    (reparsed.txt), and the mid-run look as the later capture saw it: every check passes."""
+    out = shutil.copytree(STOCK_STALL, tmp_path / "out")
+    diag = (out / "stock-flag-diagnose.txt").read_text()
+    old = re.search(r"on the GPU now: .*$", diag, re.MULTILINE).group(0)
+    (out / "stock-flag-diagnose.txt").write_text(diag.replace(old, (out / "reparsed.txt").read_text().strip()))
+    (out / "finite-diagnose.txt").write_text("PID 1 (python3 stall_cases.py finite 30): STUCK: waiting for the GPU; "
+                                             "on the GPU now: TileLang kernel lcg_kernel on cuda:0\n")
+    res = subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.count("PASS: ") == 4
