@@ -3,6 +3,7 @@ real output of an H200 run kept in docs/device-runs, and against that output wit
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tlkit.diagnose.gpu_look import GpuLook, parse
 
 KIT = Path(__file__).resolve().parents[1]
 RUNS = KIT / "docs" / "device-runs"
@@ -82,15 +85,41 @@ def test_the_stall_checks_fail_the_h100_stock_run_where_it_called_tilelang_s_ker
         "PASS: attached mid-run: the kernel finished with the right result"]
 
 
-def test_the_stall_checks_pass_that_run_once_its_gpu_look_names_the_kernel_by_its_unit(tmp_path):
-    """The same run with its verdict line as the current parser reads the run's own cuda-gdb output
-    (reparsed.txt), and the mid-run look as the later capture saw it: every check passes."""
+def _looked(raw: str) -> str:
+    """What diagnose's verdict line says of a cuda-gdb batch output, with the parser as it is now."""
+    return GpuLook(1, kernels=parse(raw)).summary()
+
+
+def test_the_stall_checks_pass_that_run_read_by_the_current_parser(tmp_path):
+    """The same run, its verdict lines rebuilt by the current parser from the run's own cuda-gdb output (kept
+    in the JSON) and, for the mid-run look, from the later capture that attached while lcg_kernel ran: every
+    check passes. reparsed.txt, kept beside the run, is that same reading."""
     out = shutil.copytree(STOCK_STALL, tmp_path / "out")
+    verdict = next(v for v in json.loads((out / "stock-flag-diagnose.json").read_text()) if "gpu_look" in v["details"])
+    flag = _looked(verdict["details"]["gpu_look"][-1]["cuda_gdb_output"])
+    assert (out / "reparsed.txt").read_text().strip() == flag
     diag = (out / "stock-flag-diagnose.txt").read_text()
     old = re.search(r"on the GPU now: .*$", diag, re.MULTILINE).group(0)
-    (out / "stock-flag-diagnose.txt").write_text(diag.replace(old, (out / "reparsed.txt").read_text().strip()))
-    (out / "finite-diagnose.txt").write_text("PID 1 (python3 stall_cases.py finite 30): STUCK: waiting for the GPU; "
-                                             "on the GPU now: TileLang kernel lcg_kernel on cuda:0\n")
+    (out / "stock-flag-diagnose.txt").write_text(diag.replace(old, flag))
+    finite = _looked((KIT / "tests" / "data" / "cuda-gdb" / "finite.txt").read_text())
+    (out / "finite-diagnose.txt").write_text(f"PID 1 (python3 stall_cases.py finite 30): STUCK: waiting for the GPU; "
+                                             f"{finite}\n")
     res = subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout
     assert res.stdout.count("PASS: ") == 4
+
+
+@pytest.mark.parametrize("mode, capture", [("foreign", "foreign-1"), ("foreign", "foreign-2"), ("flag", "flag-1"),
+                                           ("flag", "flag-2")])
+def test_what_diagnose_says_of_each_real_capture_is_what_the_stall_checks_accept(mode, capture):
+    """check_stall_cases' pattern for each stall against the parser's reading of the real cuda-gdb output of that
+    stall (tests/data/cuda-gdb), so that the checks of a GPU run cannot drift from what diagnose prints."""
+    sys.path.insert(0, str(STALL_CHECK.parent))
+    try:
+        import check_stall_cases
+    finally:
+        sys.path.remove(str(STALL_CHECK.parent))
+    said = _looked((KIT / "tests" / "data" / "cuda-gdb" / f"{capture}.txt").read_text())
+    assert check_stall_cases.ON_GPU[mode].search(said), said
+    other = {"foreign": "flag", "flag": "foreign"}[mode]
+    assert not check_stall_cases.ON_GPU[other].search(said)

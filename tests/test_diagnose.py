@@ -219,6 +219,9 @@ def test_the_command_prints_verdicts_and_json_and_refuses_a_bad_pid(tmp_path):
     assert "spinning in Python at spin_forever" in run.stdout
     data = json.loads(out.read_text())
     assert {d["kind"] for d in data} == {"spinning", "missing"}
+    gone = subprocess.run([sys.executable, "-m", "tlkit", "diagnose", str(pid_max + 1)], capture_output=True,
+                          text=True)  # only PIDs that do not exist: one line, no sampling window first
+    assert gone.returncode == 2 and (gone.stdout, gone.stderr) == (f"PID {pid_max + 1}: no such process\n", "")
     bad = subprocess.run([sys.executable, "-m", "tlkit", "diagnose", "abc"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "'abc' is not a PID" in bad.stderr

@@ -152,3 +152,12 @@ def test_diagnose_gpu_says_when_no_kernel_of_the_process_is_resident(tmp_path):
     verdict = run.stdout.splitlines()[0]
     assert verdict.endswith("; on the GPU now: no kernel of this process is resident")
     assert len((tmp_path / "calls.jsonl").read_text().splitlines()) == 1
+
+
+def test_the_kit_wheels_kept_source_is_named_as_the_file_it_is():
+    """The kit wheel compiles tl-kernel-<hash>.cu (patch 0017); nvcc spells that unit `tl_kernel_<hash>_cu` in its
+    internal symbols. The flag capture, its unit renamed so, names the real file back."""
+    text = _capture("flag-1").replace("_14_tvm_kernels_cu_", "_29_tl_kernel_0123abcd4567ef89_cu_")
+    (k,) = parse(text)
+    assert (k.kind, k.unit) == ("tilelang", "tl_kernel_0123abcd4567ef89_cu")
+    assert "(inlined into tl-kernel-0123abcd4567ef89.cu)" in k.text()

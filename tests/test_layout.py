@@ -79,13 +79,19 @@ def test_a_cycle_inside_one_product_is_named(tmp_path):
     assert found == ["import cycle between modules: tlkit.wheel.series <-> tlkit.wheel.tree"]
 
 
-def _imports(path: Path) -> list[tuple[str, int]]:
+def _imports(path: Path, package: str = "") -> list[tuple[str, int]]:
+    """Every module or name `path` imports, absolute: `from a import b` gives `a.b` (b may be a module), and a
+    relative import is resolved against `package`, the importing module's package."""
     out = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             out += [(alias.name, node.lineno) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            out.append((node.module or "", node.lineno))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+            out += [(f"{base}.{alias.name}", node.lineno) for alias in node.names]
     return out
 
 
@@ -96,10 +102,18 @@ VENV_SIDE = sorted((SRC / "tlkit" / "verify" / "subject").glob("*.py"))
 def test_venv_side_code_imports_of_the_kit_only_itself_and_procs(path):
     """It runs inside the environment under test, which holds TileLang and torch but none of the kit's
     dependencies: of the kit, only the subject package and the standard-library tlkit.base.procs."""
-    for name, line in _imports(path):
+    for name, line in _imports(path, "tlkit.verify.subject"):
         if name.split(".")[0] == "tlkit":
-            assert name.startswith("tlkit.verify.subject") or name in ("tlkit.base.procs", "tlkit.base"), \
-                f"{path}:{line}: imports {name}"
+            assert name.startswith(("tlkit.verify.subject.", "tlkit.base.procs.")), f"{path}:{line}: imports {name}"
+
+
+def test_the_venv_side_check_sees_names_taken_from_a_package_and_relative_imports(tmp_path):
+    """`from tlkit.base import paths` and `from ..workers import x` are imports of the kit beyond procs."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from tlkit.base import paths, procs\nfrom ..workers import spawn\nfrom . import protocol\n")
+    assert _imports(bad, "tlkit.verify.subject") == [
+        ("tlkit.base.paths", 1), ("tlkit.base.procs", 1), ("tlkit.verify.workers.spawn", 2),
+        ("tlkit.verify.subject.protocol", 3)]
 
 
 def test_procs_is_standard_library_only():

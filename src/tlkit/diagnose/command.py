@@ -51,6 +51,8 @@ def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_samp
     stuck waiting for it."""
     if not 0 < seconds < 3600:  # nan fails this too
         raise KitError(f"--seconds must be more than 0 and less than 3600, got {seconds:g}")
+    if not whole_machine and not any(procfs.exists(pid) for pid in pids):  # bad input: one line each, no window
+        return [Verdict(pid, str(pid), "missing", "no such process") for pid in pids]
     me = os.getpid()
     lineage = frozenset(procfs.ancestors(me))
     if not whole_machine:

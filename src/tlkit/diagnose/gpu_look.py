@@ -182,7 +182,11 @@ def _unit(block: str) -> str | None:
 
 
 def _unit_file(unit: str) -> str:
-    """`tvm_kernels_cu` -> `tvm_kernels.cu` (the extension's dot; other `_` are left as they are)."""
+    """The file name back from nvcc's spelling: `tvm_kernels_cu` -> `tvm_kernels.cu`, the kit wheel's
+    `tl_kernel_<hash>_cu` -> `tl-kernel-<hash>.cu` (its only `-`s); other `_` are left as they are."""
+    kept = re.fullmatch(r"tl_kernel_([0-9a-f]+)_cu", unit)
+    if kept:
+        return f"tl-kernel-{kept.group(1)}.cu"
     stem, _, ext = unit.rpartition("_")
     return f"{stem}.{ext}" if stem else unit
 
@@ -243,7 +247,7 @@ def look(pid: int, tilelang_names: set[str] | None = None, timeout: float = LOOK
     started = time.monotonic()
     try:  # tied to diagnose; on the bound the supervisor ends cuda-gdb (SIGINT first: it detaches) and is waited for
         out = procs.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL, errors="replace", timeout=timeout).stdout
+                        stdin=subprocess.DEVNULL, errors="replace", timeout=timeout).stdout
     except subprocess.TimeoutExpired as exc:
         raw = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""
         return GpuLook(pid, time.monotonic() - started, error=f"cuda-gdb did not finish within {timeout:g} s",

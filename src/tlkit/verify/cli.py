@@ -15,7 +15,6 @@ from pathlib import Path
 from tlkit.base.errors import KitError
 from tlkit.base.machine import describe
 from tlkit.base.paths import cache_root, folder_name
-from tlkit.base.probe import cuda_devices
 from tlkit.base.redact import redact
 from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess
@@ -32,6 +31,7 @@ from tlkit.verify.options import (
     resolve_sm120,
     stock_install,
 )
+from tlkit.verify.probe import cuda_devices
 from tlkit.verify.saved_sources import compare_sources, load_manifest, matches_table, save_sources
 from tlkit.verify.sm120 import RunContext, run_matrix
 from tlkit.verify.smem import limit_for, load_limits

@@ -10,9 +10,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlkit.base import probe
 from tlkit.base.errors import KitError
 from tlkit.base.tomltable import Table, load_toml
+from tlkit.verify import probe
 from tlkit.verify.smem import base_arch, load_limits
 
 

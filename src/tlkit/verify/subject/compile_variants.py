@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-from tlkit.base.procs import die_with_parent
+from tlkit.base.procs import die_with_parent, end_group
 from tlkit.verify.subject.compiled import (
     compile_factory,
     dynamic_smem,
@@ -124,8 +124,7 @@ class _Running:
     @classmethod
     def end_group(cls):
         if cls.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(cls.pid, signal.SIGKILL)
+            end_group(cls.pid)
 
     @classmethod
     def parent_gone(cls, signum, frame):
