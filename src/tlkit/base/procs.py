@@ -100,14 +100,18 @@ def die_with_parent(parent: int, sig: int) -> bool:
     return os.getppid() == parent
 
 
+def stat_fields(text: str) -> tuple[str, list[str]]:
+    """(comm, the fields after it) of a /proc stat line; comm may hold spaces and parentheses."""
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    return comm, text[text.rindex(")") + 2:].split()
+
+
 def _ppid(pid: str) -> int | None:
-    """The parent of process `pid` from /proc/PID/stat (after comm, which may hold spaces and parentheses);
-    None once it has gone."""
+    """The parent of process `pid` from /proc/PID/stat; None once it has gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            text = f.read().decode(errors="replace")
-        return int(text[text.rindex(")") + 2:].split()[1])
-    except (FileNotFoundError, ProcessLookupError, ValueError):
+            return int(stat_fields(f.read().decode(errors="replace"))[1][1])
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
         return None
 
 

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tlkit.base.procs import stat_fields
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 COMPILERS = frozenset({"nvcc", "ptxas", "cicc", "cudafe++", "fatbinary", "nvlink", "cc1plus", "cc1", "c++", "g++",
                        "gcc", "cc", "clang", "clang++", "ld", "collect2"})
@@ -77,12 +79,6 @@ def _read(path: str) -> str:
         raise ProcessGone(path) from exc
 
 
-def _stat_fields(text: str) -> tuple[str, list[str]]:
-    """(comm, the fields after it) of a /proc stat line; comm may hold spaces and parentheses."""
-    comm = text[text.index("(") + 1:text.rindex(")")]
-    return comm, text[text.rindex(")") + 2:].split()
-
-
 def uptime() -> float:
     return float(_read("/proc/uptime").split()[0])
 
@@ -92,7 +88,7 @@ def exists(pid: int) -> bool:
 
 
 def sample(pid: int) -> ProcSample:
-    comm, rest = _stat_fields(_read(f"/proc/{pid}/stat"))
+    comm, rest = stat_fields(_read(f"/proc/{pid}/stat"))
     argv = tuple(a for a in _read(f"/proc/{pid}/cmdline").split("\0") if a)
     threads = []
     try:
@@ -101,7 +97,7 @@ def sample(pid: int) -> ProcSample:
         raise ProcessGone(pid) from exc
     for tid in tids:
         try:
-            tcomm, trest = _stat_fields(_read(f"/proc/{pid}/task/{tid}/stat"))
+            tcomm, trest = stat_fields(_read(f"/proc/{pid}/task/{tid}/stat"))
             wchan = _read(f"/proc/{pid}/task/{tid}/wchan").strip()
         except ProcessGone:
             continue  # a thread that ended between the listing and the read
@@ -126,7 +122,7 @@ def ancestors(pid: int) -> list[int]:
     out = []
     while pid > 1:
         try:
-            _comm, rest = _stat_fields(_read(f"/proc/{pid}/stat"))
+            _comm, rest = stat_fields(_read(f"/proc/{pid}/stat"))
         except (ProcessGone, ValueError):
             break
         pid = int(rest[1])
