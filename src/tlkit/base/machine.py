@@ -1,9 +1,21 @@
-"""One line describing the machine a measurement ran on."""
+"""The machine: one line describing it for a measurement, and its memory (/proc/meminfo, read in one place)."""
 
 from __future__ import annotations
 
 import os
 import platform
+
+
+def meminfo_bytes(key: str) -> int | None:
+    """`MemTotal`, `MemAvailable`, ... from /proc/meminfo in bytes; None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith(f"{key}:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def describe() -> str:
@@ -13,12 +25,7 @@ def describe() -> str:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    mem = ""
-    try:
-        with open("/proc/meminfo") as f:
-            kib = int(next(ln for ln in f if ln.startswith("MemTotal:")).split()[1])
-        mem = f", {kib / 2**20:.0f} GiB RAM"
-    except (OSError, StopIteration):
-        pass
+    total = meminfo_bytes("MemTotal")
+    mem = f", {total / 2**30:.0f} GiB RAM" if total else ""
     return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){mem}, "
             f"Python {platform.python_version()}")

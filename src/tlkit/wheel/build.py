@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from tlkit.base.errors import BuildError
+from tlkit.base.machine import meminfo_bytes
 from tlkit.base.procs import stop, tied
 from tlkit.base.redact import redact
 from tlkit.wheel.progress import Progress, fmt_seconds, load_cost_model
@@ -21,14 +22,8 @@ STOP_GRACE_SECONDS = 10.0  # ninja and the compilers stop on SIGINT within this;
 
 
 def available_memory() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 * GIB
+    """Free memory for the compilers; 4 GiB where /proc/meminfo says nothing."""
+    return meminfo_bytes("MemAvailable") or 4 * GIB
 
 
 def default_jobs() -> int:
