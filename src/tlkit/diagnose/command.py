@@ -14,7 +14,7 @@ from tlkit.base.errors import KitError
 from tlkit.base.redact import redact_data
 from tlkit.diagnose import gpu_look, procfs
 from tlkit.diagnose.evidence import Observed, sample_tree
-from tlkit.diagnose.verdict import Verdict, add_gpu_look, judge, wants_gpu_look
+from tlkit.diagnose.verdict import Verdict, add_gpu_look, judge, missing, wants_gpu_look
 
 
 def _pid(text: str) -> int:
@@ -52,7 +52,7 @@ def diagnose(pids: list[int], seconds: float = 3.0, native: bool = True, on_samp
     if not 0 < seconds < 3600:  # nan fails this too
         raise KitError(f"--seconds must be more than 0 and less than 3600, got {seconds:g}")
     if not whole_machine and not any(procfs.exists(pid) for pid in pids):  # bad input: one line each, no window
-        return [Verdict(pid, str(pid), "missing", "no such process") for pid in pids]
+        return [missing(pid) for pid in pids]
     me = os.getpid()
     lineage = frozenset(procfs.ancestors(me))
     if not whole_machine:
@@ -119,6 +119,6 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         else:
             args.json.write_text(text + "\n")
             print(f"JSON: {args.json}", file=out)
-    missing = [v for v in verdicts if v.kind == "missing"]
-    return 2 if missing else 0
+    gone = [v for v in verdicts if v.kind == "missing"]
+    return 2 if gone else 0
 

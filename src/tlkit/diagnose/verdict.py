@@ -237,10 +237,15 @@ def _compilers(obs: Observed, sampling: Sampling) -> list[tuple[Observed, str]]:
     return out
 
 
+def missing(pid: int) -> Verdict:
+    """The verdict for a PID that names no process."""
+    return Verdict(pid, str(pid), "missing", "no such process")
+
+
 def judge(obs: Observed, sampling: Sampling) -> Verdict:
     label = obs.first.label if obs.first else str(obs.pid)
     if obs.gone == "missing":
-        return Verdict(obs.pid, str(obs.pid), "missing", "no such process")
+        return missing(obs.pid)
     if obs.gone == "exited":
         return Verdict(obs.pid, label, "exited", "exited while being sampled")
     cpu = obs.cpu_fraction()
