@@ -8,7 +8,10 @@ import select
 import signal
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
+
+import pytest
 
 from tlkit.base import procs
 from tlkit.verify.venv import _abandoned
@@ -133,3 +136,91 @@ def test_sigterm_to_the_kit_during_a_tied_step_ends_the_command_and_its_children
         os.close(read_fd)
         if parent.poll() is None:
             parent.kill()
+
+
+# Commands the kit runs without a supervisor (`procs.run_alone`) or that run a whole tree (`procs.run`), each
+# stood in for by fixtures/hold/hold, which says "up" on a FIFO and never answers: the kit is SIGKILLed while it
+# waits, and the test's read end of the FIFO sees end-of-file once every holder (stand-in, its child) has died.
+HOLD = KIT / "tests" / "fixtures" / "hold" / "hold"
+ALONE_PARENT = """
+import sys
+from tlkit.base import procs
+procs.run_alone(sys.argv[1:], timeout=600)
+"""
+
+
+def _fifo(tmp_path: Path) -> tuple[Path, int]:
+    fifo = tmp_path / "hold.fifo"
+    os.mkfifo(fifo)
+    return fifo, os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # no end-of-file before a writer has come and gone
+
+
+def _kill_once_up_then_expect_eof(read_fd: int, kit: subprocess.Popen, what: str) -> None:
+    try:
+        ready, _, _ = select.select([read_fd], [], [], BOUND)
+        assert ready and os.read(read_fd, 2) == b"up", f"{what} never started"
+        kit.send_signal(signal.SIGKILL)
+        kit.wait(timeout=BOUND)
+        ready, _, _ = select.select([read_fd], [], [], BOUND)
+        assert ready and os.read(read_fd, 1) == b"", f"{what} outlived the SIGKILLed kit"
+    finally:
+        os.close(read_fd)
+        if kit.poll() is None:
+            kit.kill()
+            kit.wait(timeout=BOUND)
+
+
+def test_a_command_run_alone_ends_when_the_kit_is_killed(tmp_path):
+    fifo, read_fd = _fifo(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src"), "HOLD_FIFO": str(fifo)}
+    kit = subprocess.Popen([sys.executable, "-c", ALONE_PARENT, str(HOLD)], env=env)
+    _kill_once_up_then_expect_eof(read_fd, kit, "the command run alone")
+
+
+def test_run_alone_says_a_missing_command_as_subprocess_does():
+    missing = "/nonexistent/tool"
+    try:
+        procs.run_alone([missing], timeout=BOUND)
+    except FileNotFoundError as exc:
+        assert exc.filename == missing
+    else:
+        raise AssertionError("a missing command ran")
+
+
+def _interpreter_without_py_spy(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """A venv of this Python with no py-spy beside it, so that diagnose takes the one on PATH; the kit and its
+    dependencies from this test run's paths."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=BOUND)
+    path = os.pathsep.join([str(KIT / "src"), sysconfig.get_paths()["purelib"]])
+    return str(venv / "bin" / "python"), {"PYTHONPATH": path}
+
+
+@pytest.mark.parametrize("tool", ["py-spy", "nvidia-smi"])
+def test_diagnose_killed_while_its_tool_runs_leaves_no_tool(tmp_path, tool):
+    """Issue 25: py-spy's dump and nvidia-smi's query, run without a supervisor (diagnose may run as another
+    user), end with a SIGKILLed diagnose. py-spy runs for a Python target, nvidia-smi after the sampling."""
+    fifo, read_fd = _fifo(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / tool).symlink_to(HOLD)
+    python, env = _interpreter_without_py_spy(tmp_path)
+    env = {**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOLD_FIFO": str(fifo)}
+    target_argv = [sys.executable, "-c", "import sys; sys.stdin.read()"] if tool == "py-spy" else ["cat"]
+    target = subprocess.Popen(target_argv, stdin=subprocess.PIPE)
+    try:
+        kit = subprocess.Popen([python, "-m", "tlkit", "diagnose", str(target.pid), "--seconds", "0.1", "--no-gpu"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _kill_once_up_then_expect_eof(read_fd, kit, tool)
+    finally:
+        target.kill()
+        target.wait(timeout=BOUND)
+
+
+def test_doctor_killed_while_its_probe_runs_leaves_neither_probe_nor_its_children(tmp_path):
+    """Issue 25: the environment probe (and the nvcc or nvidia-smi it starts) ends with a SIGKILLed doctor."""
+    fifo, read_fd = _fifo(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src"), "HOLD_FIFO": str(fifo), "HOLD_CHILD": "1"}
+    kit = subprocess.Popen([sys.executable, "-m", "tlkit", "doctor", "--python", str(HOLD)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_once_up_then_expect_eof(read_fd, kit, "the probe or its child")

@@ -1,6 +1,7 @@
 """Process lifetime, for every product: nothing the kit starts outlives it.
 
 - `tied` / `run` / `stop`: run one command under a supervisor tied to this process (below);
+- `run_alone`: run a command that starts nothing of its own, tied by the parent-death signal alone;
 - `end_group`: SIGKILL to a process group; `die_with_parent`: the parent-death signal (PR_SET_PDEATHSIG);
 - `children_map` / `descendants`: the process tree, from /proc.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -70,6 +72,26 @@ def run(cmd: list[str], *, grace: float = TIED_GRACE_S, capture_output: bool = F
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def run_alone(cmd: list[str], *, timeout: float, **run_kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run for a command that starts no process of its own (py-spy's dump, nvidia-smi's query), tied
+    by the parent-death signal (SIGKILL) alone. No supervisor: it works where the kit's interpreter cannot be
+    started again, as by diagnose run as another user. Call it from the thread that waits for the command: the
+    signal is bound to the thread that forks. A timeout or Ctrl-C kills and reaps it (subprocess.run)."""
+    libc, parent = _libc(), os.getpid()
+
+    def arm() -> None:  # in the child, between fork and exec: no allocation, no lock
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0 or os.getppid() != parent:
+            os._exit(128 + signal.SIGKILL)
+
+    return subprocess.run(cmd, preexec_fn=arm, timeout=timeout, **run_kwargs)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """libc, loaded once in the parent: a dlopen between fork and exec could deadlock."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def stop(proc: subprocess.Popen) -> None:
     """Stop a supervisor (SIGINT: it ends its whole tree, SIGKILL after its grace) and wait until it has;
     a second Ctrl-C or SIGTERM meanwhile must not cut that wait short."""
@@ -93,7 +115,7 @@ def end_group(pgid: int) -> None:
 def die_with_parent(parent: int, sig: int) -> bool:
     """Have the kernel send `sig` to this process when its parent dies (PR_SET_PDEATHSIG); False when the parent
     is no longer `parent`, i.e. it died before the signal was armed. Raises OSError when prctl fails."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     if libc.prctl(PR_SET_PDEATHSIG, sig) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
@@ -220,7 +242,7 @@ def main(argv: list[str]) -> int:
     cmd = argv[3:]
     signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
     try:
-        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
+        if _libc().prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
             raise OSError(ctypes.get_errno(), f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
         parent_alive = die_with_parent(parent, PARENT_DIED)
     except OSError as exc:

@@ -252,6 +252,8 @@ def look(pid: int, tilelang_names: set[str] | None = None, timeout: float = LOOK
         raw = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""
         return GpuLook(pid, time.monotonic() - started, error=f"cuda-gdb did not finish within {timeout:g} s",
                        raw=raw)
+    except OSError as exc:  # the supervisor's interpreter cannot be started (diagnose run as another user)
+        return GpuLook(pid, error=f"cuda-gdb was not started: {exc.filename}: {exc.strerror}")
     seconds = time.monotonic() - started
     result = GpuLook(pid, seconds, raw=out)
     if any(r in out for r in REFUSED) and not KERNEL_ROW.search(out):

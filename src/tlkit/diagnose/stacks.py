@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tlkit.base import procs
+
 DUMP_TIMEOUT = 30.0
 PTRACE_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")  # Yama's; absent where the kernel has no Yama
 
@@ -99,9 +101,9 @@ def dump(pid: int, native: bool = True) -> Dump:
         return Dump(error="py-spy is not installed in this environment (pip install py-spy); stacks not read")
     argv = [exe, "dump", "--pid", str(pid), "--json"] + (["--native"] if native else [])
     try:
-        # not through procs.run: diagnose may run as another user (nobody) who cannot start the kit's own
-        # interpreter; py-spy's dump is bounded here and ends by itself within seconds
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=DUMP_TIMEOUT)
+        # run_alone, not procs.run: diagnose may run as another user (nobody) who cannot start the kit's own
+        # interpreter again; py-spy's dump starts no process of its own
+        proc = procs.run_alone(argv, capture_output=True, text=True, timeout=DUMP_TIMEOUT)
     except subprocess.TimeoutExpired:
         return Dump(error=f"py-spy did not answer within {DUMP_TIMEOUT:g} s")
     if proc.returncode == 0:

@@ -3,6 +3,7 @@ and say plainly what does not match (driver too old for the toolkit, no GPU, no 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlkit.base import procs
 from tlkit.base.errors import KitError
 from tlkit.base.tomltable import Table, load_toml
 from tlkit.verify import probe
@@ -34,10 +36,20 @@ def default_python() -> str:
 
 
 def run_probe(python: str, env: dict[str, str] | None = None, timeout: float = 300) -> dict:
+    """The probe's JSON from `python`, run tied (it and the nvcc and nvidia-smi it starts end with the kit)."""
+    exe = shutil.which(python) if os.sep not in python else python
     try:
-        res = subprocess.run([python, probe.__file__], capture_output=True, text=True, env=env, timeout=timeout)
-    except OSError as exc:
+        if exe is None:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+        os.stat(exe)
+        if not os.access(exe, os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:  # said here: under the supervisor it would be an exit status
         raise KitError(f"--python {python}: {exc.strerror}") from None
+    try:
+        res = procs.run([exe, probe.__file__], capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise KitError(f"the environment probe in {python} did not finish within {timeout:g} s") from None
     if res.returncode != 0 or not res.stdout.strip():
         raise KitError(f"the environment probe failed in {python}:\n{res.stderr.strip()[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
