@@ -123,3 +123,47 @@ def test_what_diagnose_says_of_each_real_capture_is_what_the_stall_checks_accept
     assert check_stall_cases.ON_GPU[mode].search(said), said
     other = {"foreign": "flag", "flag": "foreign"}[mode]
     assert not check_stall_cases.ON_GPU[other].search(said)
+
+
+KIT_STALL = RUNS / "h100-p11b7f667-stall-2026-12-07"
+
+
+def _stall_judged(out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True)
+
+
+def test_the_h100_run_of_the_kit_wheel_passes_every_stall_check(tmp_path):
+    """Issue 24 (a)-(c) at 2 ms sampling and at SAMPLE_MS=0, and the mid-run attach, as the H100 ran them with
+    the kit wheel p11b7f667 (run_stall_checks.sh): every check passes, as the run's own checks.txt says."""
+    out = shutil.copytree(KIT_STALL, tmp_path / "out")
+    res = _stall_judged(out)
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.count("PASS: ") == 46 and "FAIL" not in res.stdout
+    assert res.stdout == (KIT_STALL / "checks.txt").read_text()
+
+
+@pytest.mark.parametrize("name, old, new, failing", [
+    # issue 24's first fault: the report names #9 (not started) as the stuck kernel
+    ("foreign-s0-run.txt", "stuck: work that is not TileLang's", "stuck: kernel block_quant_kernel",
+     "foreign-s0: no TileLang kernel is called stuck"),
+    ("foreign-s0-run.txt", "and #9 (not started)", "and #9", "foreign-s0: the first line says the stall is not "
+     "TileLang's, between two launches"),
+    ("long-s0-run.txt", "stuck: kernel lcg_kernel", "candidate: kernel lcg_kernel",
+     "long-s0: lcg_kernel is the one stuck"),
+    ("flag-s2-run.txt", "candidate: kernel fp8_gemm_kernel", "stuck: kernel fp8_gemm_kernel",
+     "flag-s2: no kernel but spin_kernel is called stuck"),
+    # issue 24's second fault: a long kernel was PROGRESSING because the CPU spun in the driver's wait
+    ("long-s2-diagnose.txt", "STUCK: waiting for the GPU", "PROGRESSING: waiting for the GPU",
+     "long-s2: diagnose says STUCK"),
+    ("foreign-s2-diagnose.txt", "spin_kernel (not TileLang)", "spin_kernel (an NCCL collective)",
+     "foreign-s2: diagnose names what is on the GPU"),
+    ("finite-run.txt", "result right", "result wrong", "attached mid-run: the kernel finished with the right result"),
+])
+def test_the_kit_run_with_one_wrong_attribution_fails_naming_it(tmp_path, name, old, new, failing):
+    out = shutil.copytree(KIT_STALL, tmp_path / "out")
+    text = (out / name).read_text()
+    assert old in text
+    (out / name).write_text(text.replace(old, new, 1))
+    res = _stall_judged(out)
+    assert res.returncode == 1
+    assert res.stdout.count("FAIL: ") == 1 and f"FAIL: {failing}\n" in res.stdout, res.stdout
