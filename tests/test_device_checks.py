@@ -167,3 +167,12 @@ def test_the_kit_run_with_one_wrong_attribution_fails_naming_it(tmp_path, name, 
     res = _stall_judged(out)
     assert res.returncode == 1
     assert res.stdout.count("FAIL: ") == 1 and f"FAIL: {failing}\n" in res.stdout, res.stdout
+
+
+def test_the_h100_rerun_of_the_stock_wheel_passes_every_stall_check(tmp_path):
+    """Issue 24 (d), run again on an H100 with the current parser (2026-12-07): diagnose --gpu names the stock
+    wheel's spin_kernel as TileLang's with its line, and a kernel attached mid-run finishes right."""
+    out = shutil.copytree(RUNS / "h100-stock-stall-2026-12-07", tmp_path / "out")
+    res = _stall_judged(out)
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.count("PASS: ") == 4 and res.stdout == (out / "checks.txt").read_text()
