@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlkit.base.errors import KitError
 from tlkit.base.paths import DEFAULT_RECIPE
+
+if TYPE_CHECKING:  # the products are imported where used, as everywhere in this module
+    from tlkit.wheel.pipeline import BuildInput
 
 
 def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
@@ -26,18 +30,12 @@ def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
                                       "own); another than this one is a cross build (docs/aarch64.md)")
 
 
-def _options(args: argparse.Namespace):
-    import os
+def _build_input(args: argparse.Namespace) -> BuildInput:
+    """What the command line said, as said: make_plans resolves it (the environment and the defaults too)."""
+    from tlkit.wheel.pipeline import BuildInput
 
-    from tlkit.base.paths import KitLayout
-    from tlkit.wheel.cross.arch import resolve_arch
-    from tlkit.wheel.pipeline import BuildOptions, resolve_remote
-
-    arch = getattr(args, "arch", None)
-    return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
-                        dist=args.dist, work=args.work_dir,
-                        cache_remote=resolve_remote(args.cache_remote, dict(os.environ)),
-                        arch=None if arch is None else resolve_arch(arch, KitLayout.find().arches))
+    return BuildInput(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean, dist=args.dist,
+                      work=args.work_dir, cache_remote=args.cache_remote, arch=getattr(args, "arch", None))
 
 
 class Terminated(KeyboardInterrupt):
@@ -60,7 +58,7 @@ def cmd_build_wheel(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
     try:
-        wheels = build_wheels(_options(args))
+        wheels = build_wheels(_build_input(args))
         if len(wheels) > 1:
             print("\n".join(["wheels:", *(f"  {w}" for w in wheels)]))
     except KeyboardInterrupt as exc:
@@ -74,7 +72,7 @@ def cmd_build_wheel(args: argparse.Namespace) -> int:
 def cmd_patches_check(args: argparse.Namespace) -> int:
     from tlkit.wheel.patchcheck import check_recipe_series, format_outcomes
 
-    outcomes = check_recipe_series(_options(args))
+    outcomes = check_recipe_series(_build_input(args))
     print(format_outcomes(args.recipe, outcomes))
     from tlkit.wheel.tree import FAILED
 
