@@ -23,7 +23,7 @@ KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 
 from tlkit.base.machine import describe  # noqa: E402
-from tlkit.wheel.pipeline import BuildOptions, make_plan  # noqa: E402
+from tlkit.wheel.pipeline import BuildInput, make_plan  # noqa: E402
 
 
 def run_build(args: list[str]) -> tuple[float, Path]:
@@ -45,7 +45,7 @@ def main() -> int:
     p.add_argument("--scenarios", default="rebuild,incremental,noop")
     p.add_argument("build_args", nargs="*", help="passed to build-wheel (e.g. --cuda 13.2)")
     args = p.parse_args()
-    plan = make_plan(BuildOptions())
+    plan = make_plan(BuildInput())
     tree = plan.work / "src"
     print(f"machine: {describe()}")
     print(f"recipe: {plan.recipe.name}, work tree {tree}")

@@ -196,9 +196,9 @@ def git(cwd: Path, *args: str) -> str:
 def wheel() -> Path:
     """The wheel the recipe builds now. Asking for the slow tests without it is a failure, not a skip:
     a run that skipped them would pass while testing nothing (and an older wheel tests another series)."""
-    from tlkit.wheel.pipeline import BuildOptions, make_plan
+    from tlkit.wheel.pipeline import BuildInput, make_plan
 
-    label = make_plan(BuildOptions()).label
+    label = make_plan(BuildInput()).label
     dist = Path(os.environ.get("TLKIT_TEST_DIST", KIT / "dist"))  # another folder: for the test of this failure
     wheels = sorted(dist.glob(f"tilelang-0.1.14+{label}-*.whl"))
     if not wheels:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tlkit.wheel.pipeline import BuildOptions, make_plan
+from tlkit.wheel.pipeline import BuildInput, make_plan
 
 KIT = Path(__file__).resolve().parents[1]
 BOUND_S = 3600  # pip install of torch's aarch64 wheels plus the emulated steps; a bound, not a timing
@@ -29,7 +29,7 @@ def test_missing_kit_wheel_is_one_line_before_any_download(tmp_path):
         shutil.copytree(KIT / folder, kit / folder)
     cache = tmp_path / "cache"
     res = verify(env={**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(cache)})
-    label = make_plan(BuildOptions(jobs=1)).label
+    label = make_plan(BuildInput(jobs=1)).label
     assert res.returncode == 2
     assert res.stderr.splitlines() == [
         f"tlkit: error: no aarch64 wheel tilelang-0.1.14+{label} (the current recipe and series) in {kit / 'dist'}: "

@@ -19,7 +19,7 @@ from conftest import KIT, TINY, cmdline, make_sdist, outliving, process_tree, wr
 
 from tlkit.base.errors import FetchError
 from tlkit.base.procs import descendants
-from tlkit.wheel.pipeline import BuildOptions, build_wheel
+from tlkit.wheel.pipeline import BuildInput, build_wheel
 from tlkit.wheel.series import load_series
 
 
@@ -30,8 +30,8 @@ def shared_cache(tmp_path_factory) -> Path:
 
 
 def build(kit: Path, cache: Path, name: str, **kw) -> Path:
-    opts = BuildOptions(recipe=name, kit=kit, cache=cache, dist=kit / "dist", work=kit / "build", jobs=2, **kw)
-    return build_wheel(opts, log=lambda *_: None)
+    given = BuildInput(recipe=name, kit=kit, cache=cache, dist=kit / "dist", work=kit / "build", jobs=2, **kw)
+    return build_wheel(given, log=lambda *_: None)
 
 
 def run_in_venv(venv: Path, code: str) -> str:

@@ -26,7 +26,7 @@ from conftest import FIXTURES, KIT, TINY, make_sdist, process_tree, write_recipe
 
 from tlkit.wheel.buildenv import ensure_buildenv
 from tlkit.wheel.compilecache import probe_remote
-from tlkit.wheel.pipeline import BuildOptions, build_wheel
+from tlkit.wheel.pipeline import BuildInput, build_wheel
 from tlkit.wheel.recipe import load_recipe
 from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
@@ -66,11 +66,12 @@ def empty_local_cache(cache: Path) -> None:
 
 
 def build(kit: Path, cache: Path, remote: str | None = None, clean: bool = False) -> tuple[Path, list[str]]:
-    """One build through the kit's pipeline; returns the wheel and what the kit said."""
+    """One build through the kit's pipeline; returns the wheel and what the kit said. No `remote`: none, whatever
+    $TLKIT_CACHE_REMOTE says."""
     said: list[str] = []
-    opts = BuildOptions(recipe="tiny", kit=kit, cache=cache, dist=kit / "dist", work=kit / "build", jobs=1,
-                        clean=clean, cache_remote=remote)
-    return build_wheel(opts, log=lambda *parts: said.extend(" ".join(map(str, parts)).splitlines())), said
+    given = BuildInput(recipe="tiny", kit=kit, cache=cache, dist=kit / "dist", work=kit / "build", jobs=1,
+                       clean=clean, cache_remote=remote or "")
+    return build_wheel(given, log=lambda *parts: said.extend(" ".join(map(str, parts)).splitlines())), said
 
 
 def summary(said: list[str]) -> str:

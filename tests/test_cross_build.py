@@ -14,11 +14,10 @@ from conftest import FIXTURES
 
 from tlkit.base.paths import cache_root
 from tlkit.wheel.buildenv import ensure_buildenv
-from tlkit.wheel.cross.arch import resolve_arch
 from tlkit.wheel.cross.cudahome import emulated_toolkit
 from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
 from tlkit.wheel.cross.target import elf_machine, prepare_target
-from tlkit.wheel.pipeline import BuildOptions, make_plan
+from tlkit.wheel.pipeline import BuildInput, make_plan
 from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 KIT = Path(__file__).resolve().parents[1]
@@ -28,7 +27,7 @@ BOUND_S = 600  # a bound so that a stuck emulator fails the test; not a timing
 
 @pytest.fixture(scope="module")
 def aarch64(tmp_path_factory):
-    plan = make_plan(BuildOptions(jobs=1, arch=resolve_arch("aarch64", ARCHES)))
+    plan = make_plan(BuildInput(jobs=1, arch="aarch64"))
     out = tmp_path_factory.mktemp("cross")
     env = dict(os.environ)
     host = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", plan.cuda), cache_root())

@@ -15,21 +15,21 @@ import pytest
 from tlkit.base.errors import KitError
 from tlkit.wheel.cross.arch import resolve_arch
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
-from tlkit.wheel.pipeline import BuildOptions, make_plan
+from tlkit.wheel.pipeline import BuildInput, make_plan
 
 KIT = Path(__file__).resolve().parents[1]
 ARCHES = KIT / "recipes" / "arches.toml"
 
 
 def test_default_arch_is_this_machine_and_keeps_the_native_folder():
-    plan = make_plan(BuildOptions(jobs=1))
+    plan = make_plan(BuildInput(jobs=1))
     assert plan.arch.name == platform.machine() and not plan.cross and plan.target is None
     assert plan.work.name == "tilelang-0.1.14-cu13.2"
 
 
 def test_aarch64_plan_names_the_target_toolkit_pins_tag_and_label():
-    native = make_plan(BuildOptions(jobs=1))
-    plan = make_plan(BuildOptions(jobs=1, arch=resolve_arch("aarch64", ARCHES)))
+    native = make_plan(BuildInput(jobs=1))
+    plan = make_plan(BuildInput(jobs=1, arch="aarch64"))
     assert plan.cross and plan.arch.triplet == "aarch64-linux-gnu" and plan.arch.debian == "arm64"
     assert plan.arch.wheel_platform == "linux_aarch64"
     assert plan.label == native.label  # the platform tag, not the label, tells the two wheels apart
@@ -45,7 +45,7 @@ def test_aarch64_plan_names_the_target_toolkit_pins_tag_and_label():
 
 def test_aarch64_packages_resolve_to_aarch64_wheels_on_the_index(tmp_path):
     """pip itself (dry run, metadata only) picks one aarch64 wheel per pinned package."""
-    plan = make_plan(BuildOptions(jobs=1, arch=resolve_arch("aarch64", ARCHES)))
+    plan = make_plan(BuildInput(jobs=1, arch="aarch64"))
     reqs = [*plan.target.toolkit, *plan.target.runtime]
     report = tmp_path / "report.json"
     res = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps",

@@ -159,7 +159,7 @@ def test_without_a_compute_sanitizer_on_the_machine_the_pinned_pypi_one_is_fetch
     requirement = load_config(KIT / "verify" / "verify.toml").compute_sanitizer
     said: list[str] = []
     found = Path(find_sanitizer(None, requirement, {"PATH": str(tmp_path / "bin"), "CUDA_HOME": str(tmp_path)},
-                                said.append))
+                                cache_root(), said.append))
     prefix = cache_root() / "tools" / requirement.replace("==", "-")
     assert found == prefix / "nvidia" / "cu13" / "bin" / "compute-sanitizer"
     assert said == [f"verify-gpu --sanitize: compute-sanitizer {found} (from PyPI {requirement}, none on PATH or "
@@ -180,9 +180,10 @@ def test_the_named_sanitizer_comes_first_then_the_machines(tmp_path):
         exe.chmod(0o755)
     env = {"PATH": str(on_path.parent), "CUDA_HOME": str(in_home.parent.parent)}
     said: list[str] = []
-    assert find_sanitizer(named, "unused==0", env, said.append) == str(named)
-    assert find_sanitizer(None, "unused==0", env, said.append) == str(on_path)
-    assert find_sanitizer(None, "unused==0", {**env, "PATH": str(tmp_path)}, said.append) == str(in_home)
+    cache = tmp_path / "cache"  # nothing is fetched into it
+    assert find_sanitizer(named, "unused==0", env, cache, said.append) == str(named)
+    assert find_sanitizer(None, "unused==0", env, cache, said.append) == str(on_path)
+    assert find_sanitizer(None, "unused==0", {**env, "PATH": str(tmp_path)}, cache, said.append) == str(in_home)
     assert [line.rsplit(" (from ", 1)[1] for line in said] == ["--sanitizer)", "PATH)", "$CUDA_HOME/bin)"]
     with pytest.raises(KitError, match=r"^--sanitizer \S+/nothing-here: no such executable file$"):
-        find_sanitizer(tmp_path / "nothing-here", "unused==0", env, said.append)
+        find_sanitizer(tmp_path / "nothing-here", "unused==0", env, cache, said.append)

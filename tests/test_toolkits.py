@@ -15,7 +15,7 @@ import pytest
 from conftest import TINY, make_sdist, write_recipe
 
 from tlkit.base.errors import KitError, RecipeError
-from tlkit.wheel.pipeline import BuildOptions, build_wheels
+from tlkit.wheel.pipeline import BuildInput, build_wheels
 from tlkit.wheel.toolchain import choose_toolkits, ensure_toolchain, load_toolchain_spec, load_toolchains
 
 KIT = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def test_patches_check_takes_one_toolkit(kit, find_links):
 
     _tiny(kit, find_links, SUPPORTED)
     with pytest.raises(KitError, match=r"^--cuda all: this command takes one toolkit, not 4$"):
-        check_recipe_series(BuildOptions(recipe="tiny", kit=kit, cuda="all"))
+        check_recipe_series(BuildInput(recipe="tiny", kit=kit, cuda="all"))
 
 
 def _offline(monkeypatch, find_links: Path) -> None:
@@ -129,8 +129,8 @@ def test_a_wheel_matrix_of_the_fixture_builds_one_wheel_per_toolkit_in_turn(kit,
     """--cuda 13.2,13.3: two wheels, labelled cu132 and cu133, each built with (and recording) its own nvcc."""
     _tiny(kit, find_links, ("13.2", "13.3"))
     said: list[str] = []
-    wheels = build_wheels(BuildOptions(recipe="tiny", cuda="13.2,13.3", kit=kit, cache=tmp_path / "cache",
-                                       dist=kit / "dist", work=kit / "build", jobs=1),
+    wheels = build_wheels(BuildInput(recipe="tiny", cuda="13.2,13.3", kit=kit, cache=tmp_path / "cache",
+                                     dist=kit / "dist", work=kit / "build", jobs=1),
                           log=lambda *parts: said.append(" ".join(map(str, parts))))
     assert [re.search(r"\+tlkit\.(cu\d+)\.", w.name).group(1) for w in wheels] == ["cu132", "cu133"]
     assert sorted(p.name for p in (kit / "dist").iterdir()) == sorted(w.name for w in wheels)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 
 from tlkit.base.errors import RecipeError
 from tlkit.verify.assess import Verdict, assess
-from tlkit.verify.options import add_sm120_arguments, resolve_sm120
+from tlkit.verify.options import Sm120Input, resolve_sm120
 from tlkit.verify.report import (
     RunInfo,
     compare_table,
@@ -302,9 +301,7 @@ def test_a_bad_verify_cuda_is_one_line_naming_it_and_the_toolkits(argv, line, tm
     ("all", ("13.0", "13.1", "13.2", "13.3", "13.4", "13.5"))])
 def test_verify_cuda_takes_any_toolkit_of_the_table_a_list_or_all(given, toolkits):
     """Any row of recipes/cuda-toolchains.toml, not only those the recipe builds with: this check decides that."""
-    parser = argparse.ArgumentParser()
-    add_sm120_arguments(parser)
-    opts = resolve_sm120(parser.parse_args(["--pypi", "0.1.14", *(["--cuda", given] if given else [])]))
+    opts = resolve_sm120(Sm120Input(pypi="0.1.14", cuda=given))
     assert opts.toolkits == toolkits and opts.common.cuda == toolkits[0]
 
 

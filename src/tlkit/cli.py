@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tlkit.base.errors import KitError
 from tlkit.base.paths import DEFAULT_RECIPE
+
+if TYPE_CHECKING:  # the products are imported where used, as everywhere in this module
+    from tlkit.verify.options import GpuInput, Sm120Input
+    from tlkit.wheel.pipeline import BuildInput
 
 
 def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
@@ -26,18 +31,105 @@ def _build_args(p: argparse.ArgumentParser, arch: bool = False) -> None:
                                       "own); another than this one is a cross build (docs/aarch64.md)")
 
 
-def _options(args: argparse.Namespace):
-    import os
+def _build_input(args: argparse.Namespace) -> BuildInput:
+    """What the command line said, as said: make_plans resolves it (the environment and the defaults too)."""
+    from tlkit.wheel.pipeline import BuildInput
 
-    from tlkit.base.paths import KitLayout
-    from tlkit.wheel.cross.arch import resolve_arch
-    from tlkit.wheel.pipeline import BuildOptions, resolve_remote
+    return BuildInput(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean, dist=args.dist,
+                      work=args.work_dir, cache_remote=args.cache_remote, arch=getattr(args, "arch", None))
 
-    arch = getattr(args, "arch", None)
-    return BuildOptions(recipe=args.recipe, cuda=args.cuda, jobs=args.jobs, clean=args.clean,
-                        dist=args.dist, work=args.work_dir,
-                        cache_remote=resolve_remote(args.cache_remote, dict(os.environ)),
-                        arch=None if arch is None else resolve_arch(arch, KitLayout.find().arches))
+
+def _verify_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kernels", type=Path,
+                   help="kernel module (default: verify/kernels.py), e.g. the model's kernel.py")
+    p.add_argument("--variants", type=Path, help="variant table (default: verify/variants.toml)")
+    p.add_argument("--world-sizes", help="model-parallel world sizes to cover (default: the table's, 1,2,4,8)")
+    p.add_argument("--only", metavar="REGEX", help="verify only the variants whose name matches")
+    p.add_argument("--jobs", type=int, help="parallel compiles (default: number of cores)")
+    p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
+    p.add_argument("--fresh-venv", action="store_true", help="recreate the venv even if one matches")
+    p.add_argument("--compare", action="store_true", help="also run the stock PyPI wheel of the same version")
+
+
+def _sm120_args(p: argparse.ArgumentParser) -> None:
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--wheel", type=Path, help="wheel to verify (default: the newest in dist/)")
+    what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
+    _verify_args(p)
+    p.add_argument("--targets", help="comma-separated CUDA archs (default: verify.toml: sm_120,sm_120a,sm_121,sm_121a)")
+    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300)")
+    p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's); a comma list "
+                                  "(13.3,13.5) or 'all' (every row of recipes/cuda-toolchains.toml) runs the "
+                                  "matrix with each in turn and reports per toolkit")
+    p.add_argument("--save-sources", type=Path, metavar="DIR",
+                   help="keep every generated CUDA source in DIR, with a manifest (how the test data is made)")
+    p.add_argument("--expect-sources", type=Path, metavar="DIR",
+                   help="fail unless every variant's CUDA source equals the one saved in DIR")
+
+
+def _gpu_args(p: argparse.ArgumentParser) -> None:
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--wheel", type=Path, help="wheel to verify in a fresh venv (default: the newest in dist/)")
+    what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
+    what.add_argument("--site", metavar="DIR", action="append",
+                      help="verify the TileLang importable from DIR (a `pip install --target` folder; repeatable) "
+                           "with --python, instead of a fresh venv: for machines without a package index")
+    p.add_argument("--python", type=Path, help="interpreter for --site (default: this one)")
+    p.add_argument("--compare-site", metavar="DIR", action="append",
+                   help="with --site: the stock wheel's folder to compare with (repeatable)")
+    _verify_args(p)
+    p.add_argument("--cases", type=Path, help="inputs and references (default: tlkit.verify.subject.gpu_cases)")
+    p.add_argument("--target", help="TileLang target (default: auto, the GPU present)")
+    p.add_argument("--cuda", help="PyPI CUDA toolkit that compiles (default: the recipe's); 'system' keeps the "
+                                  "nvcc on PATH/CUDA_HOME")
+    p.add_argument("--bound", type=float, help="wall-clock bound per compile, s (default: verify/gpu.toml)")
+    p.add_argument("--launch-bound", type=float, help="bound per launch + synchronisation, s (default: gpu.toml)")
+    p.add_argument("--sm120-source", action="store_true",
+                   help="run the CUDA source TileLang generates for sm_120a (compiled for the GPU present, with "
+                        "sm_120's shared-memory limit applied; Blackwell-only packed helpers run as their scalar "
+                        "fallbacks, and the report names them)")
+    p.add_argument("--sanitize", action="store_true",
+                   help="also launch each variant once under compute-sanitizer racecheck and synccheck; a hazard "
+                        "fails the run")
+    p.add_argument("--sanitizer", type=Path, help="compute-sanitizer to use (default: on PATH, then $CUDA_HOME/bin, "
+                                                  "then the PyPI wheel pinned in verify.toml)")
+
+
+def _verify_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The options both verify commands take, as said (VerifyInput's fields)."""
+    return {"wheel": args.wheel, "pypi": args.pypi, "kernels": args.kernels, "variants": args.variants,
+            "world_sizes": args.world_sizes, "only": args.only, "jobs": args.jobs, "reports": args.reports,
+            "fresh_venv": args.fresh_venv, "compare": args.compare, "cuda": args.cuda, "bound": args.bound}
+
+
+def _sm120_input(args: argparse.Namespace) -> Sm120Input:
+    """What the command line said to verify-sm120, as said: resolve_sm120 resolves it."""
+    from tlkit.verify.options import Sm120Input
+
+    return Sm120Input(**_verify_fields(args), targets=args.targets, save_sources=args.save_sources,
+                      expect_sources=args.expect_sources)
+
+
+def _gpu_input(args: argparse.Namespace) -> GpuInput:
+    """What the command line said to verify-gpu, as said: resolve_gpu resolves it."""
+    from tlkit.verify.options import GpuInput
+
+    return GpuInput(**_verify_fields(args), sites=tuple(map(Path, args.site or ())), python=args.python,
+                    compare_sites=tuple(map(Path, args.compare_site or ())), cases=args.cases, target=args.target,
+                    launch_bound=args.launch_bound, sm120_source=args.sm120_source, sanitize=args.sanitize,
+                    sanitizer=args.sanitizer)
+
+
+def cmd_verify_sm120(args: argparse.Namespace) -> int:
+    from tlkit.verify.cli import verify_sm120
+
+    return verify_sm120(_sm120_input(args))
+
+
+def cmd_verify_gpu(args: argparse.Namespace) -> int:
+    from tlkit.verify.cli import verify_gpu
+
+    return verify_gpu(_gpu_input(args))
 
 
 class Terminated(KeyboardInterrupt):
@@ -60,7 +152,7 @@ def cmd_build_wheel(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _terminate)
     try:
-        wheels = build_wheels(_options(args))
+        wheels = build_wheels(_build_input(args))
         if len(wheels) > 1:
             print("\n".join(["wheels:", *(f"  {w}" for w in wheels)]))
     except KeyboardInterrupt as exc:
@@ -74,7 +166,7 @@ def cmd_build_wheel(args: argparse.Namespace) -> int:
 def cmd_patches_check(args: argparse.Namespace) -> int:
     from tlkit.wheel.patchcheck import check_recipe_series, format_outcomes
 
-    outcomes = check_recipe_series(_options(args))
+    outcomes = check_recipe_series(_build_input(args))
     print(format_outcomes(args.recipe, outcomes))
     from tlkit.wheel.tree import FAILED
 
@@ -132,11 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     from tlkit.diagnose.command import add_diagnose_parser
     from tlkit.upstream.outdated import add_outdated_parser
     from tlkit.verify.aarch64 import add_parser as add_verify_aarch64_parser
-    from tlkit.verify.cli import add_gpu_parser, add_verify_parser
     from tlkit.verify.doctor import add_doctor_parser
 
-    add_verify_parser(sub)
-    add_gpu_parser(sub)
+    p = sub.add_parser("verify-sm120", help="compile every model kernel variant for the sm_120 family (sm_120, "
+                                            "sm_120a, sm_121, sm_121a), bounded")
+    _sm120_args(p)
+    p.set_defaults(func=cmd_verify_sm120)
+    p = sub.add_parser("verify-gpu", help="run every model kernel variant on the GPU present, against PyTorch")
+    _gpu_args(p)
+    p.set_defaults(func=cmd_verify_gpu)
     add_doctor_parser(sub)
     add_diagnose_parser(sub)
     add_outdated_parser(sub)

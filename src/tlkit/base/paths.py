@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 
-def kit_root() -> Path:
+def kit_root(environ: Mapping[str, str] | None = None) -> Path:
     """The checkout holding recipes/ and patches/: $TLKIT_ROOT, else the first parent of the cwd or
-    of this package that has both."""
-    env = os.environ.get("TLKIT_ROOT")
+    of this package that has both. `environ` is the environment an options' resolve step reads (default: ours)."""
+    env = (os.environ if environ is None else environ).get("TLKIT_ROOT")
     if env:
         return Path(env).resolve()
     for start in (Path.cwd(), Path(__file__).resolve().parent):
@@ -21,14 +22,15 @@ def kit_root() -> Path:
     raise RuntimeError("cannot find the kit's recipes/ and patches/; set TLKIT_ROOT to the kit checkout")
 
 
-def cache_root() -> Path:
-    """User cache: $TLKIT_CACHE_DIR, else $XDG_CACHE_HOME/tlkit, else ~/.cache/tlkit.
+def cache_root(environ: Mapping[str, str] | None = None) -> Path:
+    """User cache: $TLKIT_CACHE_DIR, else $XDG_CACHE_HOME/tlkit, else ~/.cache/tlkit (`environ`: as kit_root).
 
     Paths under it are stable, which keeps ccache hits across rebuilds."""
-    env = os.environ.get("TLKIT_CACHE_DIR")
+    environ = os.environ if environ is None else environ
+    env = environ.get("TLKIT_CACHE_DIR")
     if env:
         return Path(env).resolve()
-    xdg = os.environ.get("XDG_CACHE_HOME")
+    xdg = environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return (base / "tlkit").resolve()
 

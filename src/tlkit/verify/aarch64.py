@@ -15,9 +15,8 @@ from pathlib import Path
 from tlkit.base.cacheentry import cached_entry, is_ready
 from tlkit.base.errors import KitError
 from tlkit.base.machine import describe
-from tlkit.base.paths import KitLayout, cache_root
 from tlkit.verify.config import load_config
-from tlkit.wheel.cross.arch import load_debian, resolve_arch
+from tlkit.wheel.cross.arch import load_debian
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
 from tlkit.wheel.cross.cudahome import emulated_toolkit
 from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
@@ -62,17 +61,16 @@ def target_env(wheel: Path, pins: list[str], torch: str, target: TargetPackages,
 
 
 def cmd_verify_aarch64(args: argparse.Namespace) -> int:
-    from tlkit.wheel.pipeline import TARGET_PYTHON, BuildOptions, make_plan
+    from tlkit.wheel.pipeline import TARGET_PYTHON, BuildInput, make_plan
 
     log = print
-    kit = KitLayout.find()
-    arches = kit.arches
-    arch = resolve_arch("aarch64", arches)
-    plan = make_plan(BuildOptions(arch=arch, jobs=1))
+    # Nothing is compiled with ccache here: no remote compile cache, whatever $TLKIT_CACHE_REMOTE says.
+    plan = make_plan(BuildInput(arch="aarch64", jobs=1, cache_remote=""))
     if plan.target is None:
         raise KitError("verify-aarch64 runs on a machine other than aarch64 (on aarch64, use verify-sm120)")
+    kit, arch, cache = plan.layout, plan.arch, plan.cache
+    arches = kit.arches
     config = load_config(kit.verify_toml)
-    cache = cache_root()
     if args.bound < 1:
         raise KitError(f"--bound must be at least 1 second, got {args.bound}")
     # The wheel first: a missing one is one line before anything is fetched.

@@ -1,9 +1,9 @@
-"""`tlkit verify-sm120` and `tlkit verify-gpu`: options resolved once, then environment -> matrix (the tier's
-steps over the worker engine, workers.py) -> verdicts -> reports, and --compare / --expect-sources / --save-sources."""
+"""`tlkit verify-sm120` and `tlkit verify-gpu`: options resolved once (options.py, from what tlkit/cli.py parsed),
+then environment -> matrix (the tier's steps over the worker engine, workers.py) -> verdicts -> reports, and
+--compare / --expect-sources / --save-sources."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tlkit.base.errors import KitError
 from tlkit.base.machine import describe
-from tlkit.base.paths import cache_root, folder_name
+from tlkit.base.paths import folder_name
 from tlkit.base.redact import redact
 from tlkit.verify import gpu_report, report
 from tlkit.verify.assess import Verdict, assess
@@ -22,11 +22,11 @@ from tlkit.verify.gpu import SANITIZER_TOOLS, GpuContext, run_gpu_matrix, saniti
 from tlkit.verify.options import (
     SOURCE_ARCH,
     Common,
+    GpuInput,
     GpuOptions,
     Install,
+    Sm120Input,
     Sm120Options,
-    add_gpu_arguments,
-    add_sm120_arguments,
     resolve_gpu,
     resolve_sm120,
     stock_install,
@@ -39,19 +39,6 @@ from tlkit.verify.variants import Variant
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
 from tlkit.verify.workers import Run, subject_path
 from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
-
-
-def add_verify_parser(sub) -> None:
-    p = sub.add_parser("verify-sm120", help="compile every model kernel variant for the sm_120 family (sm_120, "
-                                            "sm_120a, sm_121, sm_121a), bounded")
-    add_sm120_arguments(p)
-    p.set_defaults(func=cmd_verify)
-
-
-def add_gpu_parser(sub) -> None:
-    p = sub.add_parser("verify-gpu", help="run every model kernel variant on the GPU present, against PyTorch")
-    add_gpu_arguments(p)
-    p.set_defaults(func=cmd_verify_gpu)
 
 
 def subject_env(toolchain_env: dict[str, str], extra_path: tuple[str, ...], cache: Path) -> dict[str, str]:
@@ -71,7 +58,7 @@ def toolchain_env(common: Common, cuda: str | None = None) -> dict[str, str]:
     cuda = cuda or common.cuda
     if cuda == "system":
         return {}
-    toolchain = ensure_toolchain(load_toolchain_spec(common.layout.toolchains, cuda), cache_root())
+    toolchain = ensure_toolchain(load_toolchain_spec(common.layout.toolchains, cuda), common.cache)
     return {"CUDA_HOME": str(toolchain.root), "PATH": f"{toolchain.root / 'bin'}{os.pathsep}{os.environ['PATH']}"}
 
 
@@ -122,11 +109,12 @@ def run_sm120(opts: Sm120Options, install: Install, tool_env: dict[str, str], cu
     return Sm120Result(env_info, info, verdicts, ctx.workdir)
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    opts = resolve_sm120(args)
+def verify_sm120(given: Sm120Input) -> int:
+    """The command: 0 when every variant passed, 1 when one did not."""
+    opts = resolve_sm120(given)
     if opts.expect_sources:
         load_manifest(opts.expect_sources)  # a missing or broken set fails now, not after the matrix
-    cuobjdump = ensure_tool(opts.common.config.cuobjdump, cache_root(), "cuobjdump")
+    cuobjdump = ensure_tool(opts.common.config.cuobjdump, opts.common.cache, "cuobjdump")
     results = []
     failed = False
     for cuda in opts.toolkits:
@@ -197,9 +185,9 @@ def _version_in(python: Path, env: dict[str, str]) -> str:
     return res.stdout.strip()
 
 
-def find_sanitizer(given: Path | None, requirement: str, env: dict[str, str], log=print) -> str:
+def find_sanitizer(given: Path | None, requirement: str, env: dict[str, str], cache: Path, log=print) -> str:
     """--sanitizer PATH, else the machine's compute-sanitizer (PATH, then $CUDA_HOME/bin), else the one of the
-    pinned PyPI wheel `requirement` (verify.toml), installed once in the kit's cache, so that --sanitize needs no
+    pinned PyPI wheel `requirement` (verify.toml), installed once in the kit's `cache`, so that --sanitize needs no
     CUDA toolkit on the machine. Logs which one runs and where it came from."""
     home = env.get("CUDA_HOME") or os.environ.get("CUDA_HOME")
     in_home = Path(home) / "bin" / "compute-sanitizer" if home else None
@@ -212,7 +200,7 @@ def find_sanitizer(given: Path | None, requirement: str, env: dict[str, str], lo
     elif in_home is not None and in_home.is_file():
         found, origin = str(in_home), "$CUDA_HOME/bin"
     else:
-        found = str(ensure_tool(requirement, cache_root(), "compute-sanitizer"))
+        found = str(ensure_tool(requirement, cache, "compute-sanitizer"))
         origin = f"PyPI {requirement}, none on PATH or in $CUDA_HOME/bin"
     log(f"verify-gpu --sanitize: compute-sanitizer {found} (from {origin})")
     return found
@@ -255,7 +243,8 @@ def run_subject(opts: GpuOptions, subject: Subject, slot: str, tool_env: dict[st
     log(f"verify-gpu: {subject.label}: {len(c.variants)} variants, {c.jobs} parallel compiles, then one run at a time")
     start = time.monotonic()
     # found (and fetched from PyPI when the machine has none) before the matrix: a failure comes early
-    sanitizer = find_sanitizer(opts.sanitizer, c.config.compute_sanitizer, env, log) if opts.sanitize else None
+    sanitizer = (find_sanitizer(opts.sanitizer, c.config.compute_sanitizer, env, c.cache, log) if opts.sanitize
+                 else None)
     runs = run_gpu_matrix(list(c.variants), ctx, c.jobs, log)
     mode = f"; CUDA source generated for {SOURCE_ARCH}, compiled for this GPU" if opts.sm120_source else ""
     folder = c.reports / "gpu" / folder_name(subject.label + (f"-{SOURCE_ARCH}-source" if opts.sm120_source else ""))
@@ -278,13 +267,15 @@ def run_subject(opts: GpuOptions, subject: Subject, slot: str, tool_env: dict[st
     return info, runs
 
 
-def cmd_verify_gpu(args: argparse.Namespace) -> int:
+def verify_gpu(given: GpuInput) -> int:
+    """The command: 0 when every variant passed (or there is no GPU to run on), 1 when one did not. The options are
+    resolved after the GPU is found: without one, nothing is checked."""
     found = cuda_devices()
     if not found["devices"]:
         print(f"verify-gpu: no NVIDIA GPU on this machine ({found['error'] or 'the driver reports 0 devices'}): "
               "nothing to run. `nox -s verify-sm120` checks compilation without a GPU; `nox -s doctor` says more.")
         return 0
-    opts = resolve_gpu(args)
+    opts = resolve_gpu(given)
     first = found["devices"][0]
     device = f"{first['name']} ({first['arch']})"
     tool_env = toolchain_env(opts.common)

@@ -1,19 +1,21 @@
-"""The options of `verify-sm120` and `verify-gpu`: parsed, then resolved once (defaults from the tables and the
-recipe, paths from the kit's layout) into one frozen object per command that the tiers read."""
+"""The options of `verify-sm120` and `verify-gpu`: what the caller said (Sm120Input, GpuInput: the command line,
+built by tlkit/cli.py, or a caller's own values), resolved once (defaults from the tables and the recipe, paths
+from the kit's layout, the kit and the cache from the environment) into one frozen object per command that the
+tiers read."""
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.base.errors import KitError
-from tlkit.base.paths import KitLayout
+from tlkit.base.paths import KitLayout, cache_root, kit_root
 from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config
 from tlkit.verify.variants import Variant, load_variants
 from tlkit.wheel.recipe import load_recipe
@@ -31,11 +33,51 @@ class Install:
     base_version: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class VerifyInput:
+    """What was said to either command, as said (a comma list as typed, for the error line that quotes it);
+    None, or False for a switch: not given."""
+
+    wheel: Path | None = None
+    pypi: str | None = None  # a version: over --wheel
+    kernels: Path | None = None
+    variants: Path | None = None
+    world_sizes: str | None = None
+    only: str | None = None
+    jobs: int | None = None
+    reports: Path | None = None
+    fresh_venv: bool = False
+    compare: bool = False
+    cuda: str | None = None
+    bound: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sm120Input(VerifyInput):
+    targets: str | None = None
+    save_sources: Path | None = None
+    expect_sources: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuInput(VerifyInput):
+    sites: tuple[Path, ...] = ()  # over --wheel and --pypi
+    python: Path | None = None
+    compare_sites: tuple[Path, ...] = ()
+    cases: Path | None = None
+    target: str | None = None
+    launch_bound: float | None = None
+    sm120_source: bool = False
+    sanitize: bool = False
+    sanitizer: Path | None = None
+
+
 @dataclass(frozen=True)
 class Common:
     """What both commands resolve alike."""
 
     layout: KitLayout
+    cache: Path  # the kit's cache: toolchains and tools
     config: VerifyConfig
     variants: tuple[Variant, ...]
     kernels: Path
@@ -74,62 +116,6 @@ class GpuOptions:
     sanitizer: Path | None
 
 
-def _common_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kernels", type=Path,
-                   help="kernel module (default: verify/kernels.py), e.g. the model's kernel.py")
-    p.add_argument("--variants", type=Path, help="variant table (default: verify/variants.toml)")
-    p.add_argument("--world-sizes", help="model-parallel world sizes to cover (default: the table's, 1,2,4,8)")
-    p.add_argument("--only", metavar="REGEX", help="verify only the variants whose name matches")
-    p.add_argument("--jobs", type=int, help="parallel compiles (default: number of cores)")
-    p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
-    p.add_argument("--fresh-venv", action="store_true", help="recreate the venv even if one matches")
-    p.add_argument("--compare", action="store_true", help="also run the stock PyPI wheel of the same version")
-
-
-def add_sm120_arguments(p: argparse.ArgumentParser) -> None:
-    what = p.add_mutually_exclusive_group()
-    what.add_argument("--wheel", type=Path, help="wheel to verify (default: the newest in dist/)")
-    what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
-    _common_arguments(p)
-    p.add_argument("--targets", help="comma-separated CUDA archs (default: verify.toml: sm_120,sm_120a,sm_121,sm_121a)")
-    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300)")
-    p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's); a comma list "
-                                  "(13.3,13.5) or 'all' (every row of recipes/cuda-toolchains.toml) runs the "
-                                  "matrix with each in turn and reports per toolkit")
-    p.add_argument("--save-sources", type=Path, metavar="DIR",
-                   help="keep every generated CUDA source in DIR, with a manifest (how the test data is made)")
-    p.add_argument("--expect-sources", type=Path, metavar="DIR",
-                   help="fail unless every variant's CUDA source equals the one saved in DIR")
-
-
-def add_gpu_arguments(p: argparse.ArgumentParser) -> None:
-    what = p.add_mutually_exclusive_group()
-    what.add_argument("--wheel", type=Path, help="wheel to verify in a fresh venv (default: the newest in dist/)")
-    what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
-    what.add_argument("--site", metavar="DIR", action="append",
-                      help="verify the TileLang importable from DIR (a `pip install --target` folder; repeatable) "
-                           "with --python, instead of a fresh venv: for machines without a package index")
-    p.add_argument("--python", type=Path, help="interpreter for --site (default: this one)")
-    p.add_argument("--compare-site", metavar="DIR", action="append",
-                   help="with --site: the stock wheel's folder to compare with (repeatable)")
-    _common_arguments(p)
-    p.add_argument("--cases", type=Path, help="inputs and references (default: tlkit.verify.subject.gpu_cases)")
-    p.add_argument("--target", default="auto", help="TileLang target (default: auto, the GPU present)")
-    p.add_argument("--cuda", help="PyPI CUDA toolkit that compiles (default: the recipe's); 'system' keeps the "
-                                  "nvcc on PATH/CUDA_HOME")
-    p.add_argument("--bound", type=float, help="wall-clock bound per compile, s (default: verify/gpu.toml)")
-    p.add_argument("--launch-bound", type=float, help="bound per launch + synchronisation, s (default: gpu.toml)")
-    p.add_argument("--sm120-source", action="store_true",
-                   help="run the CUDA source TileLang generates for sm_120a (compiled for the GPU present, with "
-                        "sm_120's shared-memory limit applied; Blackwell-only packed helpers run as their scalar "
-                        "fallbacks, and the report names them)")
-    p.add_argument("--sanitize", action="store_true",
-                   help="also launch each variant once under compute-sanitizer racecheck and synccheck; a hazard "
-                        "fails the run")
-    p.add_argument("--sanitizer", type=Path, help="compute-sanitizer to use (default: on PATH, then $CUDA_HOME/bin, "
-                                                  "then the PyPI wheel pinned in verify.toml)")
-
-
 def newest_wheel(dist: Path) -> Path:
     wheels = sorted(dist.glob("tilelang-*.whl"), key=lambda p: p.stat().st_mtime)
     if not wheels:
@@ -146,34 +132,34 @@ def stock_install(config: VerifyConfig, version: str, why: str) -> Install:
     return Install(f"pypi-{version}", (f"tilelang=={version}", *pins), version)
 
 
-def subject_install(args: argparse.Namespace, config: VerifyConfig, layout: KitLayout) -> Install:
+def subject_install(given: VerifyInput, config: VerifyConfig, layout: KitLayout) -> Install:
     """--pypi VERSION, --wheel PATH, or the newest wheel in dist/."""
-    if args.pypi:
-        return stock_install(config, args.pypi, f"--pypi {args.pypi}")
-    wheel = (args.wheel or newest_wheel(layout.dist)).resolve()
+    if given.pypi:
+        return stock_install(config, given.pypi, f"--pypi {given.pypi}")
+    wheel = (given.wheel or newest_wheel(layout.dist)).resolve()
     if not wheel.is_file():
         raise KitError(f"--wheel {wheel}: no such file")
     version = wheel.name.split("-")[1]
     return Install("wheel", (str(wheel),), version.split("+")[0])
 
 
-def select_variants(args: argparse.Namespace, layout: KitLayout) -> tuple[Variant, ...]:
+def select_variants(given: VerifyInput, layout: KitLayout) -> tuple[Variant, ...]:
     """The variant table (--variants), over --world-sizes, narrowed by --only."""
     sizes = None
-    if args.world_sizes:
-        words = args.world_sizes.split(",")
+    if given.world_sizes:
+        words = given.world_sizes.split(",")
         if not all(w.strip().isdigit() and int(w) > 0 for w in words):
-            raise KitError(f"--world-sizes {args.world_sizes!r}: comma-separated whole numbers above 0 (1,2,4,8)")
+            raise KitError(f"--world-sizes {given.world_sizes!r}: comma-separated whole numbers above 0 (1,2,4,8)")
         sizes = [int(w) for w in words]
-    variants = load_variants(args.variants or layout.variants, sizes)
-    if args.only:
+    variants = load_variants(given.variants or layout.variants, sizes)
+    if given.only:
         try:
-            only = re.compile(args.only)
+            only = re.compile(given.only)
         except re.error as exc:
-            raise KitError(f"--only {args.only!r}: not a regular expression ({exc})") from None
+            raise KitError(f"--only {given.only!r}: not a regular expression ({exc})") from None
         variants = [v for v in variants if only.search(v.name)]
         if not variants:
-            raise KitError(f"--only {args.only!r} matches no variant")
+            raise KitError(f"--only {given.only!r} matches no variant")
     return tuple(variants)
 
 
@@ -195,51 +181,61 @@ def job_count(given: int | None) -> int:
     return given
 
 
-def _common(args: argparse.Namespace, layout: KitLayout, config: VerifyConfig, bound: float,
+def _common(given: VerifyInput, layout: KitLayout, cache: Path, config: VerifyConfig, bound: float,
             cuda: str | None = None) -> Common:
-    kernels = (args.kernels or layout.kernels).resolve()
+    kernels = (given.kernels or layout.kernels).resolve()
     if not kernels.is_file():
         raise KitError(f"--kernels {kernels}: no such file")
     try:  # once here, not once per variant in every worker, where it reads as a worker crash
         compile(kernels.read_bytes(), str(kernels), "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise KitError(f"--kernels {exc.filename}:{exc.lineno}: {exc.msg}") from None
-    return Common(layout, config, select_variants(args, layout), kernels,
-                  cuda or args.cuda or load_recipe(layout.default_recipe).cuda_default,
-                  seconds("--bound", args.bound, bound),
-                  job_count(args.jobs), args.reports or layout.reports, args.fresh_venv,
-                  args.compare)
+    return Common(layout, cache, config, select_variants(given, layout), kernels,
+                  cuda or given.cuda or load_recipe(layout.default_recipe).cuda_default,
+                  seconds("--bound", given.bound, bound),
+                  job_count(given.jobs), given.reports or layout.reports, given.fresh_venv,
+                  given.compare)
 
 
-def resolve_sm120(args: argparse.Namespace) -> Sm120Options:
-    layout = KitLayout.find()
+def _kit(environ: Mapping[str, str] | None) -> tuple[KitLayout, Path]:
+    """The kit and its cache: $TLKIT_ROOT and $TLKIT_CACHE_DIR of `environ` (default ours), read here only."""
+    return KitLayout(kit_root(environ)), cache_root(environ)
+
+
+def resolve_sm120(given: Sm120Input, environ: Mapping[str, str] | None = None) -> Sm120Options:
+    """verify-sm120's options: what `given` says, else the environment's kit and cache, else verify.toml and the
+    default recipe; every one checked here, before a venv is made."""
+    layout, cache = _kit(environ)
     config = load_config(layout.verify_toml)
     # Any toolkit of the table, not only those the recipe builds with: this check decides what it may support.
-    toolkits = choose_toolkits(args.cuda, list(load_toolchains(layout.toolchains)),
+    toolkits = choose_toolkits(given.cuda, list(load_toolchains(layout.toolchains)),
                                load_recipe(layout.default_recipe).cuda_default)
-    if args.save_sources and len(toolkits) > 1:
-        raise KitError(f"--save-sources keeps one set of sources: give one toolkit, not --cuda {args.cuda}")
-    common = _common(args, layout, config, config.bound_seconds, toolkits[0])
-    targets = tuple(args.targets.split(",")) if args.targets else config.targets
+    if given.save_sources and len(toolkits) > 1:
+        raise KitError(f"--save-sources keeps one set of sources: give one toolkit, not --cuda {given.cuda}")
+    common = _common(given, layout, cache, config, config.bound_seconds, toolkits[0])
+    targets = tuple(given.targets.split(",")) if given.targets else config.targets
     unknown = [t for t in targets if t not in config.known_targets]
     if unknown:
         raise KitError(f"--targets {unknown[0]}: not a CUDA architecture this kit compiles for "
                        f"(known, {layout.verify_toml}: {', '.join(config.known_targets)})")
-    return Sm120Options(common, subject_install(args, config, layout), toolkits, targets, args.save_sources,
-                        args.expect_sources, "python -m tlkit " + " ".join(sys.argv[1:]))
+    return Sm120Options(common, subject_install(given, config, layout), toolkits, targets, given.save_sources,
+                        given.expect_sources, "python -m tlkit " + " ".join(sys.argv[1:]))
 
 
-def resolve_gpu(args: argparse.Namespace) -> GpuOptions:
-    if args.compare_site and not args.site:
+def resolve_gpu(given: GpuInput, environ: Mapping[str, str] | None = None) -> GpuOptions:
+    """verify-gpu's options: what `given` says, else the environment's kit and cache, else gpu.toml, verify.toml
+    and the default recipe; every one checked here, before a venv is made."""
+    if given.compare_sites and not given.sites:
         raise KitError("--compare-site goes with --site (use --compare for the stock PyPI wheel in a venv)")
-    layout = KitLayout.find()
+    layout, cache = _kit(environ)
     config = load_config(layout.verify_toml)
     gpu = load_gpu_config(layout.gpu_toml)
-    common = _common(args, layout, config, gpu.compile_seconds)
-    sites = tuple(Path(s).resolve() for s in args.site or ())
-    install = None if sites else subject_install(args, config, layout)
-    python = Path(shutil.which(str(args.python)) or args.python) if args.python else Path(sys.executable)
-    return GpuOptions(common, gpu, install, sites, tuple(Path(s).resolve() for s in args.compare_site or ()),
-                      python.absolute(), args.cases.resolve() if args.cases else None, args.target,
-                      seconds("--launch-bound", args.launch_bound, gpu.launch_seconds), args.sm120_source,
-                      args.sanitize, args.sanitizer)
+    common = _common(given, layout, cache, config, gpu.compile_seconds)
+    sites = tuple(s.resolve() for s in given.sites)
+    install = None if sites else subject_install(given, config, layout)
+    python = Path(shutil.which(str(given.python)) or given.python) if given.python else Path(sys.executable)
+    target = given.target if given.target is not None else "auto"  # TileLang's own: the GPU present
+    return GpuOptions(common, gpu, install, sites, tuple(s.resolve() for s in given.compare_sites),
+                      python.absolute(), given.cases.resolve() if given.cases else None, target,
+                      seconds("--launch-bound", given.launch_bound, gpu.launch_seconds), given.sm120_source,
+                      given.sanitize, given.sanitizer)

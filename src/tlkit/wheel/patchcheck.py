@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tlkit.wheel.pipeline import BuildOptions, make_plan
+from tlkit.wheel.pipeline import BuildInput, make_plan
 from tlkit.wheel.sources import fetch_source
 from tlkit.wheel.tree import PatchOutcome, check_series, scratch_tree
 
 
-def check_recipe_series(opts: BuildOptions, log=print) -> list[PatchOutcome]:
-    plan = make_plan(opts)
+def check_recipe_series(given: BuildInput, log=print) -> list[PatchOutcome]:
+    plan = make_plan(given)
     fetched = fetch_source(plan.recipe.source, plan.cache, log)
     with scratch_tree(fetched, plan.recipe.source_date_epoch) as tmp:
         return check_series(Path(tmp) / "src", plan.series, plan.recipe.source_date_epoch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,18 +39,21 @@ from tlkit.wheel.wheelfile import finalize_wheel
 TARGET_PYTHON = "3.11"  # Debian 12's python3, the cross build's and the emulated checks' target interpreter
 
 
-@dataclass
-class BuildOptions:
-    recipe: str = DEFAULT_RECIPE
-    cuda: str | None = None
+@dataclass(frozen=True, kw_only=True)
+class BuildInput:
+    """What the caller said about a build, as said: the command line (cli.py) or a caller's own values; None: not
+    given. make_plans resolves it, once, into the plans."""
+
+    recipe: str = DEFAULT_RECIPE  # a name in recipes/ or a path to a .toml, as named
+    cuda: str | None = None  # one toolkit, a comma list or "all"
     jobs: int | None = None
     clean: bool = False
     dist: Path | None = None
     work: Path | None = None
-    kit: Path | None = None
-    cache: Path | None = None
-    cache_remote: str | None = None
-    arch: Arch | None = None  # resolved from --arch once (cli); None: this machine's own
+    kit: Path | None = None  # over $TLKIT_ROOT (no option: callers and tests)
+    cache: Path | None = None  # over $TLKIT_CACHE_DIR (no option: callers and tests)
+    cache_remote: str | None = None  # over $TLKIT_CACHE_REMOTE; "": none
+    arch: str | None = None  # a row of recipes/arches.toml; None: this machine's own
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Plan:
     jobs: int
     arch: Arch
     target: TargetPackages | None  # the target's wheels when building for another machine; None: native
+    clean: bool
+    cache_remote: str | None  # checked, not yet probed (usable_remote); None: none
 
     @property
     def layout(self) -> KitLayout:
@@ -81,20 +87,24 @@ class Plan:
         return self.recipe.local_label(self.cuda, self.series.digest)
 
 
-def make_plans(opts: BuildOptions) -> list[Plan]:
+def make_plans(given: BuildInput, environ: Mapping[str, str] | None = None) -> list[Plan]:
     """One plan per toolkit of `--cuda` (one, a comma list, or all the recipe supports), every option resolved
-    and checked once, before anything is fetched."""
-    kit = (opts.kit or kit_root()).resolve()
+    and checked once, before anything is fetched: what `given` says, else the environment (`environ`, default
+    ours: the only place a build's options read it), else the recipe's or the kit's default."""
+    environ = os.environ if environ is None else environ
+    remote = resolve_remote(given.cache_remote, environ)
+    kit = (given.kit or kit_root(environ)).resolve()
     layout = KitLayout(kit)
-    recipe = load_recipe(resolve_recipe(opts.recipe, layout.recipes))
-    cudas = choose_toolkits(opts.cuda, recipe.cuda_supported, recipe.cuda_default)
+    named_arch = None if given.arch is None else resolve_arch(given.arch, layout.arches)  # said before the recipe
+    recipe = load_recipe(resolve_recipe(given.recipe, layout.recipes))
+    cudas = choose_toolkits(given.cuda, recipe.cuda_supported, recipe.cuda_default)
     series = load_series(layout.patches, recipe.patch_dir, recipe.series, recipe.upstreams)
-    jobs = opts.jobs if opts.jobs is not None else default_jobs()
+    jobs = given.jobs if given.jobs is not None else default_jobs()
     if jobs < 1:
         raise KitError(f"--jobs must be at least 1, got {jobs}")
-    arch = opts.arch or resolve_arch(None, layout.arches)
-    base = (opts.work or layout.build).resolve()
-    cache, dist = (opts.cache or cache_root()).resolve(), (opts.dist or layout.dist).resolve()
+    arch = named_arch or resolve_arch(None, layout.arches)
+    base = (given.work or layout.build).resolve()
+    cache, dist = (given.cache or cache_root(environ)).resolve(), (given.dist or layout.dist).resolve()
     plans = []
     for cuda in cudas:
         target = None
@@ -109,15 +119,15 @@ def make_plans(opts: BuildOptions) -> list[Plan]:
             # CFLAGS at whitespace whatever the quoting: the build would fail an hour later, obscurely.
             raise KitError(f"the build folder {work} has whitespace in its path, which TileLang's build cannot "
                            "take; use --work-dir on a path without spaces")
-        plans.append(Plan(kit, cache, recipe, series, cuda, work, dist, jobs, arch, target))
+        plans.append(Plan(kit, cache, recipe, series, cuda, work, dist, jobs, arch, target, given.clean, remote))
     return plans
 
 
-def make_plan(opts: BuildOptions) -> Plan:
+def make_plan(given: BuildInput, environ: Mapping[str, str] | None = None) -> Plan:
     """The plan of a build with one toolkit (the recipe's default unless --cuda names one)."""
-    plans = make_plans(opts)
+    plans = make_plans(given, environ)
     if len(plans) != 1:
-        raise KitError(f"--cuda {opts.cuda}: this command takes one toolkit, not {len(plans)}")
+        raise KitError(f"--cuda {given.cuda}: this command takes one toolkit, not {len(plans)}")
     return plans[0]
 
 
@@ -152,8 +162,9 @@ def compile_cache_for(plan: Plan, buildenv: Path, tree: Path, remote: str | None
     return CompileCache(ccache, plan.cache / "ccache", tree, stats_log, remote)
 
 
-def resolve_remote(option: str | None, environ: dict[str, str]) -> str | None:
-    """--cache-remote wins over $TLKIT_CACHE_REMOTE; an empty value means none."""
+def resolve_remote(option: str | None, environ: Mapping[str, str]) -> str | None:
+    """--cache-remote wins over $TLKIT_CACHE_REMOTE; an empty value means none. Checked, and named by where it came
+    from, when the plans are made: a bad URL is one line before anything is fetched."""
     if option is not None:
         return check_remote_url(option, "--cache-remote") if option else None
     value = environ.get(REMOTE_ENV, "")
@@ -175,12 +186,12 @@ def find_host_compilers(environ: dict[str, str]) -> None:
                            f"(Debian: apt-get install g++) or set ${var}")
 
 
-def build_wheel(opts: BuildOptions, log=print) -> Path:
+def build_wheel(given: BuildInput, log=print) -> Path:
     """The wheel of one toolkit (see build_wheels for a matrix)."""
-    plan = make_plan(opts)
+    plan = make_plan(given)
     _not_cross_yet(plan, log)
     find_host_compilers(dict(os.environ))
-    return _build_locked(plan, opts, log)
+    return _build_locked(plan, log)
 
 
 def _not_cross_yet(plan: Plan, log) -> None:
@@ -192,11 +203,11 @@ def _not_cross_yet(plan: Plan, log) -> None:
                        "(docs/aarch64.md says what runs)")
 
 
-def build_wheels(opts: BuildOptions, log=print) -> list[Path]:
+def build_wheels(given: BuildInput, log=print) -> list[Path]:
     """One wheel per toolkit of `--cuda`, built in sequence into dist/ from the one compile cache. Every
     toolchain is installed and checked before the first build, so a toolkit missing from the index stops the
     matrix before an hour of compiling, not after it."""
-    plans = make_plans(opts)
+    plans = make_plans(given)
     _not_cross_yet(plans[0], log)
     find_host_compilers(dict(os.environ))
     if len(plans) > 1:
@@ -207,34 +218,34 @@ def build_wheels(opts: BuildOptions, log=print) -> list[Path]:
     for i, plan in enumerate(plans, 1):
         if len(plans) > 1:
             log(f"matrix: wheel {i} of {len(plans)}: CUDA {plan.cuda}")
-        wheels.append(_build_locked(plan, opts, log))
+        wheels.append(_build_locked(plan, log))
     return wheels
 
 
-def _build_locked(plan: Plan, opts: BuildOptions, log) -> Path:
+def _build_locked(plan: Plan, log) -> Path:
     # Keyed by the folder's path, in this user's temporary folder: whatever cache a build uses, and a build that
     # fails before making anything leaves no build folder behind.
     key = hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]
     lock = private_tmp("tlkit-locks") / f"build-{key}.lock"
     with exclusive(lock, f"the build folder {plan.work}", wait=False) as lock_fd:
         try:
-            return _build(plan, opts, log, lock, lock_fd)
+            return _build(plan, log, lock, lock_fd)
         except OSError as exc:  # a full disk, an unwritable folder: the path and the reason, in one line
             if exc.filename is None:
                 raise
             raise KitError(f"{exc.filename}: {exc.strerror}") from exc
 
 
-def _build(plan: Plan, opts: BuildOptions, log, lock: Path, lock_fd: int) -> Path:
+def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Path:
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
-    remote = usable_remote(opts.cache_remote, log)
+    remote = usable_remote(plan.cache_remote, log)
     fetched = fetch_source(recipe.source, plan.cache, log)
     toolchain = toolchain_for(plan, log)
     log(f"toolchain: {toolchain.root} ({toolchain.nvcc_version.strip()})")
     buildenv = ensure_buildenv(recipe.build_requires, plan.cache, log)
-    if opts.clean and plan.work.exists():
+    if plan.clean and plan.work.exists():
         log(f"clean: removing {plan.work}")
         shutil.rmtree(plan.work)
     tree = plan.work / "src"
