@@ -30,7 +30,7 @@ def demo_output(folder: Path) -> Path:
 
 
 def judge(folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(CHECK), str(folder)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, str(CHECK), str(folder)], capture_output=True, text=True, timeout=120)
 
 
 def test_the_h200_runs_output_passes_every_check(tmp_path):
@@ -129,7 +129,7 @@ KIT_STALL = RUNS / "h100-p11b7f667-stall-2026-12-07"
 
 
 def _stall_judged(out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True, timeout=120)
 
 
 def test_the_h100_run_of_the_kit_wheel_passes_every_stall_check(tmp_path):

@@ -161,3 +161,17 @@ def test_the_kit_wheels_kept_source_is_named_as_the_file_it_is():
     (k,) = parse(text)
     assert (k.kind, k.unit) == ("tilelang", "tl_kernel_0123abcd4567ef89_cu")
     assert "(inlined into tl-kernel-0123abcd4567ef89.cu)" in k.text()
+
+
+def test_a_cuda_gdb_that_lists_nothing_and_does_not_say_none_is_a_failed_look_not_an_idle_gpu(tmp_path):
+    """A cuda-gdb that fails (it cannot attach, it dies) prints neither kernel rows nor "No CUDA kernels": diagnose
+    must not turn that into "no kernel of this process is resident"."""
+    failed = tmp_path / "failed.txt"
+    failed.write_text("cuda-gdb: cannot attach to process\n")
+    env = {**_replayed(tmp_path, "idle"), "CUDA_GDB_REPLAY": str(failed)}
+    with running([sys.executable, "-m", "torch.cuda.gpu_wait"], "waiting", env=env) as p:
+        run = _diagnose(p.pid, "--gpu", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "no kernel of this process is resident" not in run.stdout
+    assert [line for line in run.stdout.splitlines() if "GPU look" in line] == [
+        "    GPU look: cuda-gdb listed no kernels and did not say there were none (cuda-gdb: cannot attach to process)"]

@@ -3,6 +3,7 @@ deletions) end when the kit process dies, however: real processes, a SIGKILLed p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -156,6 +157,7 @@ def _fifo(tmp_path: Path) -> tuple[Path, int]:
 
 
 def _kill_once_up_then_expect_eof(read_fd: int, kit: subprocess.Popen, what: str) -> None:
+    """`kit` was started in a session of its own, so that its whole group can be ended if the test fails."""
     try:
         ready, _, _ = select.select([read_fd], [], [], BOUND)
         assert ready and os.read(read_fd, 2) == b"up", f"{what} never started"
@@ -165,26 +167,22 @@ def _kill_once_up_then_expect_eof(read_fd: int, kit: subprocess.Popen, what: str
         assert ready and os.read(read_fd, 1) == b"", f"{what} outlived the SIGKILLed kit"
     finally:
         os.close(read_fd)
-        if kit.poll() is None:
-            kit.kill()
-            kit.wait(timeout=BOUND)
+        with contextlib.suppress(ProcessLookupError):  # a failed test leaves no stand-in behind either
+            os.killpg(kit.pid, signal.SIGKILL)
+        kit.wait(timeout=BOUND)
 
 
 def test_a_command_run_alone_ends_when_the_kit_is_killed(tmp_path):
     fifo, read_fd = _fifo(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(KIT / "src"), "HOLD_FIFO": str(fifo)}
-    kit = subprocess.Popen([sys.executable, "-c", ALONE_PARENT, str(HOLD)], env=env)
+    kit = subprocess.Popen([sys.executable, "-c", ALONE_PARENT, str(HOLD)], env=env, start_new_session=True)
     _kill_once_up_then_expect_eof(read_fd, kit, "the command run alone")
 
 
 def test_run_alone_says_a_missing_command_as_subprocess_does():
-    missing = "/nonexistent/tool"
-    try:
-        procs.run_alone([missing], timeout=BOUND)
-    except FileNotFoundError as exc:
-        assert exc.filename == missing
-    else:
-        raise AssertionError("a missing command ran")
+    with pytest.raises(FileNotFoundError) as raised:
+        procs.run_alone(["/nonexistent/tool"], timeout=BOUND)
+    assert raised.value.filename == "/nonexistent/tool"
 
 
 def _interpreter_without_py_spy(tmp_path: Path) -> tuple[str, dict[str, str]]:
@@ -210,7 +208,7 @@ def test_diagnose_killed_while_its_tool_runs_leaves_no_tool(tmp_path, tool):
     target = subprocess.Popen(target_argv, stdin=subprocess.PIPE)
     try:
         kit = subprocess.Popen([python, "-m", "tlkit", "diagnose", str(target.pid), "--seconds", "0.1", "--no-gpu"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         _kill_once_up_then_expect_eof(read_fd, kit, tool)
     finally:
         target.kill()
@@ -222,5 +220,5 @@ def test_doctor_killed_while_its_probe_runs_leaves_neither_probe_nor_its_childre
     fifo, read_fd = _fifo(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(KIT / "src"), "HOLD_FIFO": str(fifo), "HOLD_CHILD": "1"}
     kit = subprocess.Popen([sys.executable, "-m", "tlkit", "doctor", "--python", str(HOLD)], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     _kill_once_up_then_expect_eof(read_fd, kit, "the probe or its child")

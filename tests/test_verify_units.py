@@ -257,6 +257,7 @@ def test_log_parsing():
     (["verify-sm120", "--targets", "sm_120,sm_999"], "--targets sm_999: not a CUDA architecture"),
     (["verify-sm120", "--kernels", "{tmp}/bad_kernels.py"], "--kernels {tmp}/bad_kernels.py:2: "),
     (["doctor", "--python", "/nonexistent/python"], "--python /nonexistent/python: No such file or directory"),
+    (["doctor", "--python", "{tmp}"], "--python {tmp}: Permission denied"),  # a folder is no interpreter
     (["build-wheel", "--recipe", "{tmp}"], "{tmp}: [-] is a folder, not a TOML file"),
 ])
 def test_a_bad_verify_option_is_one_line_naming_it(argv, named, tmp_path):

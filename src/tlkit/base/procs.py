@@ -75,12 +75,17 @@ def run(cmd: list[str], *, grace: float = TIED_GRACE_S, capture_output: bool = F
 def run_alone(cmd: list[str], *, timeout: float, **run_kwargs) -> subprocess.CompletedProcess:
     """subprocess.run for a command that starts no process of its own (py-spy's dump, nvidia-smi's query), tied
     by the parent-death signal (SIGKILL) alone. No supervisor: it works where the kit's interpreter cannot be
-    started again, as by diagnose run as another user. Call it from the thread that waits for the command: the
-    signal is bound to the thread that forks. A timeout or Ctrl-C kills and reaps it (subprocess.run)."""
-    libc, parent = _libc(), os.getpid()
+    started again, as by diagnose run as another user. For single-threaded callers (the signal is armed by a
+    Python preexec_fn, and it is bound to the thread that forks). The kernel drops the signal on exec of a setuid
+    or file-capability binary (a py-spy given `setcap cap_sys_ptrace+ep`): such a command is bounded by
+    `timeout` only. A timeout or Ctrl-C kills and reaps it (subprocess.run)."""
+    prctl, parent = _libc().prctl, os.getpid()  # looked up here: the child only calls it
 
-    def arm() -> None:  # in the child, between fork and exec: no allocation, no lock
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0 or os.getppid() != parent:
+    def arm() -> None:  # in the child, between fork and exec
+        if prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            os.write(2, b"tlkit: prctl(PR_SET_PDEATHSIG) failed; not running the command untied\n")
+            os._exit(126)
+        if os.getppid() != parent:  # the caller died before the signal was armed
             os._exit(128 + signal.SIGKILL)
 
     return subprocess.run(cmd, preexec_fn=arm, timeout=timeout, **run_kwargs)

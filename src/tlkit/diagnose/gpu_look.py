@@ -262,6 +262,9 @@ def look(pid: int, tilelang_names: set[str] | None = None, timeout: float = LOOK
         result.error = "cuda-gdb " + refused_hint()
         return result
     result.kernels = parse(out, tilelang_names)
+    if not result.kernels and not any(m in out for m in NO_KERNELS):  # not a look that found nothing: a failed one
+        last = next((line.strip() for line in reversed(out.splitlines()) if line.strip()), "no output")
+        result.error = f"cuda-gdb listed no kernels and did not say there were none ({last})"
     return result
 
 

@@ -42,7 +42,7 @@ def run_probe(python: str, env: dict[str, str] | None = None, timeout: float = 3
         if exe is None:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
         os.stat(exe)
-        if not os.access(exe, os.X_OK):
+        if not os.path.isfile(exe) or not os.access(exe, os.X_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
     except OSError as exc:  # said here: under the supervisor it would be an exit status
         raise KitError(f"--python {python}: {exc.strerror}") from None
