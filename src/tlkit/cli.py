@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,10 +97,10 @@ def _gpu_args(p: argparse.ArgumentParser) -> None:
 
 
 def _verify_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The options both verify commands take, as said (VerifyInput's fields)."""
-    return {"wheel": args.wheel, "pypi": args.pypi, "kernels": args.kernels, "variants": args.variants,
-            "world_sizes": args.world_sizes, "only": args.only, "jobs": args.jobs, "reports": args.reports,
-            "fresh_venv": args.fresh_venv, "compare": args.compare, "cuda": args.cuda, "bound": args.bound}
+    """The options both verify commands take, as said: VerifyInput's fields, which are their argparse names."""
+    from tlkit.verify.options import VerifyInput
+
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(VerifyInput)}
 
 
 def _sm120_input(args: argparse.Namespace) -> Sm120Input:
@@ -107,7 +108,7 @@ def _sm120_input(args: argparse.Namespace) -> Sm120Input:
     from tlkit.verify.options import Sm120Input
 
     return Sm120Input(**_verify_fields(args), targets=args.targets, save_sources=args.save_sources,
-                      expect_sources=args.expect_sources)
+                      expect_sources=args.expect_sources, command="python -m tlkit " + " ".join(sys.argv[1:]))
 
 
 def _gpu_input(args: argparse.Namespace) -> GpuInput:

@@ -57,6 +57,7 @@ class Sm120Input(VerifyInput):
     targets: str | None = None
     save_sources: Path | None = None
     expect_sources: Path | None = None
+    command: str = "python -m tlkit verify-sm120"  # what the report says was run; cli.py gives the real line
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,7 +198,7 @@ def _common(given: VerifyInput, layout: KitLayout, cache: Path, config: VerifyCo
                   given.compare)
 
 
-def _kit(environ: Mapping[str, str] | None) -> tuple[KitLayout, Path]:
+def _kit_and_cache(environ: Mapping[str, str] | None) -> tuple[KitLayout, Path]:
     """The kit and its cache: $TLKIT_ROOT and $TLKIT_CACHE_DIR of `environ` (default ours), read here only."""
     return KitLayout(kit_root(environ)), cache_root(environ)
 
@@ -205,7 +206,7 @@ def _kit(environ: Mapping[str, str] | None) -> tuple[KitLayout, Path]:
 def resolve_sm120(given: Sm120Input, environ: Mapping[str, str] | None = None) -> Sm120Options:
     """verify-sm120's options: what `given` says, else the environment's kit and cache, else verify.toml and the
     default recipe; every one checked here, before a venv is made."""
-    layout, cache = _kit(environ)
+    layout, cache = _kit_and_cache(environ)
     config = load_config(layout.verify_toml)
     # Any toolkit of the table, not only those the recipe builds with: this check decides what it may support.
     toolkits = choose_toolkits(given.cuda, list(load_toolchains(layout.toolchains)),
@@ -219,7 +220,7 @@ def resolve_sm120(given: Sm120Input, environ: Mapping[str, str] | None = None) -
         raise KitError(f"--targets {unknown[0]}: not a CUDA architecture this kit compiles for "
                        f"(known, {layout.verify_toml}: {', '.join(config.known_targets)})")
     return Sm120Options(common, subject_install(given, config, layout), toolkits, targets, given.save_sources,
-                        given.expect_sources, "python -m tlkit " + " ".join(sys.argv[1:]))
+                        given.expect_sources, given.command)
 
 
 def resolve_gpu(given: GpuInput, environ: Mapping[str, str] | None = None) -> GpuOptions:
@@ -227,7 +228,7 @@ def resolve_gpu(given: GpuInput, environ: Mapping[str, str] | None = None) -> Gp
     and the default recipe; every one checked here, before a venv is made."""
     if given.compare_sites and not given.sites:
         raise KitError("--compare-site goes with --site (use --compare for the stock PyPI wheel in a venv)")
-    layout, cache = _kit(environ)
+    layout, cache = _kit_and_cache(environ)
     config = load_config(layout.verify_toml)
     gpu = load_gpu_config(layout.gpu_toml)
     common = _common(given, layout, cache, config, gpu.compile_seconds)
