@@ -12,6 +12,7 @@ if(PROJECT_NAME STREQUAL "tvm")
     src/s_tir/transform/lower_thread_allreduce.cc
     src/s_tir/transform/lower_vtcm_alloc.cc
     src/s_tir/schedule/primitive/read_write_at.cc
+    src/s_tir/schedule/primitive/reduction.cc
     PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
 else()
   set_source_files_properties(
@@ -38,5 +39,6 @@ else()
     src/op/fill.cc
     src/transform/vectorize_loop.cc
     src/transform/merge_shared_memory_allocations.cc
+    src/cuda/op/copy.cc
     PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
 endif()
