@@ -29,8 +29,9 @@ def demo_output(folder: Path) -> Path:
     return folder
 
 
-def judge(folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(CHECK), str(folder)], capture_output=True, text=True, timeout=120)
+def judge(folder: Path, check: Path = CHECK) -> subprocess.CompletedProcess:
+    """A device run's output judged by `check` (check_hang_demo.py, or check_stall_cases.py): PASS/FAIL lines."""
+    return subprocess.run([sys.executable, str(check), str(folder)], capture_output=True, text=True, timeout=120)
 
 
 def test_the_h200_runs_output_passes_every_check(tmp_path):
@@ -76,7 +77,7 @@ def test_the_stall_checks_fail_the_h100_stock_run_where_it_called_tilelang_s_ker
     classed spin_kernel `(not TileLang)`, and the attached kernel had finished before the look. The checks must
     fail exactly those two."""
     out = shutil.copytree(STOCK_STALL, tmp_path / "out")
-    res = subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True)
+    res = judge(out, STALL_CHECK)
     assert res.returncode == 1
     assert res.stdout.splitlines() == [
         "PASS: stock flag: diagnose --gpu says STUCK",
@@ -104,7 +105,7 @@ def test_the_stall_checks_pass_that_run_read_by_the_current_parser(tmp_path):
     finite = _looked((KIT / "tests" / "data" / "cuda-gdb" / "finite.txt").read_text())
     (out / "finite-diagnose.txt").write_text(f"PID 1 (python3 stall_cases.py finite 30): STUCK: waiting for the GPU; "
                                              f"{finite}\n")
-    res = subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True)
+    res = judge(out, STALL_CHECK)
     assert res.returncode == 0, res.stdout
     assert res.stdout.count("PASS: ") == 4
 
@@ -128,15 +129,11 @@ def test_what_diagnose_says_of_each_real_capture_is_what_the_stall_checks_accept
 KIT_STALL = RUNS / "h100-p11b7f667-stall-2026-12-07"
 
 
-def _stall_judged(out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(STALL_CHECK), str(out)], capture_output=True, text=True, timeout=120)
-
-
 def test_the_h100_run_of_the_kit_wheel_passes_every_stall_check(tmp_path):
     """Issue 24 (a)-(c) at 2 ms sampling and at SAMPLE_MS=0, and the mid-run attach, as the H100 ran them with
     the kit wheel p11b7f667 (run_stall_checks.sh): every check passes, as the run's own checks.txt says."""
     out = shutil.copytree(KIT_STALL, tmp_path / "out")
-    res = _stall_judged(out)
+    res = judge(out, STALL_CHECK)
     assert res.returncode == 0, res.stdout
     assert res.stdout.count("PASS: ") == 46 and "FAIL" not in res.stdout
     assert res.stdout == (KIT_STALL / "checks.txt").read_text()
@@ -164,7 +161,7 @@ def test_the_kit_run_with_one_wrong_attribution_fails_naming_it(tmp_path, name, 
     text = (out / name).read_text()
     assert old in text
     (out / name).write_text(text.replace(old, new, 1))
-    res = _stall_judged(out)
+    res = judge(out, STALL_CHECK)
     assert res.returncode == 1
     assert res.stdout.count("FAIL: ") == 1 and f"FAIL: {failing}\n" in res.stdout, res.stdout
 
@@ -173,6 +170,6 @@ def test_the_h100_rerun_of_the_stock_wheel_passes_every_stall_check(tmp_path):
     """Issue 24 (d), run again on an H100 with the current parser (2026-12-07): diagnose --gpu names the stock
     wheel's spin_kernel as TileLang's with its line, and a kernel attached mid-run finishes right."""
     out = shutil.copytree(RUNS / "h100-stock-stall-2026-12-07", tmp_path / "out")
-    res = _stall_judged(out)
+    res = judge(out, STALL_CHECK)
     assert res.returncode == 0, res.stdout
     assert res.stdout.count("PASS: ") == 4 and res.stdout == (out / "checks.txt").read_text()

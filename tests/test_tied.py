@@ -185,24 +185,25 @@ def test_run_alone_says_a_missing_command_as_subprocess_does():
     assert raised.value.filename == "/nonexistent/tool"
 
 
-def _interpreter_without_py_spy(tmp_path: Path) -> tuple[str, dict[str, str]]:
+@pytest.fixture(scope="module")
+def interpreter_without_py_spy(tmp_path_factory) -> tuple[str, dict[str, str]]:
     """A venv of this Python with no py-spy beside it, so that diagnose takes the one on PATH; the kit and its
-    dependencies from this test run's paths."""
-    venv = tmp_path / "venv"
+    dependencies from this test run's paths. Made once for the module's tests."""
+    venv = tmp_path_factory.mktemp("no-py-spy") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=BOUND)
     path = os.pathsep.join([str(KIT / "src"), sysconfig.get_paths()["purelib"]])
     return str(venv / "bin" / "python"), {"PYTHONPATH": path}
 
 
 @pytest.mark.parametrize("tool", ["py-spy", "nvidia-smi"])
-def test_diagnose_killed_while_its_tool_runs_leaves_no_tool(tmp_path, tool):
+def test_diagnose_killed_while_its_tool_runs_leaves_no_tool(tmp_path, tool, interpreter_without_py_spy):
     """Issue 25: py-spy's dump and nvidia-smi's query, run without a supervisor (diagnose may run as another
     user), end with a SIGKILLed diagnose. py-spy runs for a Python target, nvidia-smi after the sampling."""
     fifo, read_fd = _fifo(tmp_path)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / tool).symlink_to(HOLD)
-    python, env = _interpreter_without_py_spy(tmp_path)
+    python, env = interpreter_without_py_spy
     env = {**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOLD_FIFO": str(fifo)}
     target_argv = [sys.executable, "-c", "import sys; sys.stdin.read()"] if tool == "py-spy" else ["cat"]
     target = subprocess.Popen(target_argv, stdin=subprocess.PIPE)
