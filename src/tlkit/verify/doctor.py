@@ -37,15 +37,16 @@ def default_python() -> str:
 
 def run_probe(python: str, env: dict[str, str] | None = None, timeout: float = 300) -> dict:
     """The probe's JSON from `python`, run tied (it and the nvcc and nvidia-smi it starts end with the kit)."""
+    # Said here, in the words the OS would use: under the supervisor a bad interpreter is only an exit status.
     exe = shutil.which(python) if os.sep not in python else python
+    if exe is None:
+        raise KitError(f"--python {python}: {os.strerror(errno.ENOENT)}")
     try:
-        if exe is None:
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
         os.stat(exe)
-        if not os.path.isfile(exe) or not os.access(exe, os.X_OK):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-    except OSError as exc:  # said here: under the supervisor it would be an exit status
+    except OSError as exc:
         raise KitError(f"--python {python}: {exc.strerror}") from None
+    if not os.path.isfile(exe) or not os.access(exe, os.X_OK):
+        raise KitError(f"--python {python}: {os.strerror(errno.EACCES)}")
     try:
         res = procs.run([exe, probe.__file__], capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
