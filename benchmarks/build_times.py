@@ -3,8 +3,11 @@
 Scenarios, each repeated --repeat times through the real CLI (python -m tlkit build-wheel):
   rebuild      the CMake build folder deleted, ccache warm (a fresh checkout of the same recipe)
   incremental  one patched C++ file touched (src/cuda/op/builtin.cc), everything else up to date
+  edit         one C++ edit as a patch author makes it: a new line of code in src/cuda/op/builtin.cc committed
+               in the work tree (each run another line, so the compile cache misses), then the build; after
+               the last run the tree is reset and built again (not measured), so dist/ holds the series' wheel
   noop         nothing changed
-After every run the wheel's sha256 is recorded: identical inputs must give identical bytes.
+After every run but an edit's the wheel's sha256 is recorded: identical inputs must give identical bytes.
 Also prints the wheel's size next to the stock PyPI wheel of the same version."""
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 
 from tlkit.base.machine import describe  # noqa: E402
+from tlkit.wheel.tree import git  # noqa: E402
 from tlkit.wheel.pipeline import BuildInput, make_plan  # noqa: E402
 
 
@@ -33,6 +37,15 @@ def run_build(args: list[str]) -> tuple[float, Path]:
     seconds = time.monotonic() - start
     wheel = max((KIT / "dist").glob("tilelang-*.whl"), key=lambda p: p.stat().st_mtime)
     return seconds, wheel
+
+
+def commit_edit(tree: Path, n: int) -> None:
+    """A line of code (not a comment, which ccache's preprocessed mode would not see) in builtin.cc, committed so
+    that the kit takes the tree as it is."""
+    source = tree / "src" / "cuda" / "op" / "builtin.cc"
+    with source.open("a") as f:
+        f.write(f"\nnamespace {{ [[maybe_unused]] const int tlkit_bench_edit_{n} = {n}; }}\n")
+    git(tree, "commit", "-q", "-m", f"build_times: edit {n}", str(source.relative_to(tree)))
 
 
 def sha(path: Path) -> str:
@@ -54,19 +67,31 @@ def main() -> int:
     digests: set[str] = set()
     results: dict[str, list[float]] = {}
     for scenario in args.scenarios.split(","):
-        for i in range(args.repeat):
-            if scenario == "rebuild":
-                shutil.rmtree(tree / "build")
-            elif scenario == "incremental":
-                (tree / "src" / "cuda" / "op" / "builtin.cc").touch()
-            seconds, wheel = run_build(args.build_args)
-            digests.add(sha(wheel))
-            results.setdefault(scenario, []).append(seconds)
-            print(f"  {scenario} #{i + 1}: {seconds:.1f} s  sha256 {sha(wheel)[:16]}", flush=True)
+        before_edits = git(tree, "rev-parse", "HEAD").stdout.strip()
+        try:
+            for i in range(args.repeat):
+                if scenario == "rebuild":
+                    shutil.rmtree(tree / "build")
+                elif scenario == "incremental":
+                    (tree / "src" / "cuda" / "op" / "builtin.cc").touch()
+                elif scenario == "edit":
+                    commit_edit(tree, i + 1)
+                seconds, wheel = run_build(args.build_args)
+                if scenario != "edit":
+                    digests.add(sha(wheel))
+                results.setdefault(scenario, []).append(seconds)
+                print(f"  {scenario} #{i + 1}: {seconds:.1f} s  sha256 {sha(wheel)[:16]}", flush=True)
+        finally:  # the work tree goes back to the series, however the edits end
+            if scenario == "edit":
+                git(tree, "reset", "-q", "--hard", before_edits)
+        if scenario == "edit":
+            _, wheel = run_build(args.build_args)
+            print(f"  tree reset after the edits and built again: sha256 {sha(wheel)[:16]} (not counted)")
     for scenario, times in results.items():
         print(f"{scenario}: median {statistics.median(times):.1f} s over {len(times)} runs "
               f"({', '.join(f'{t:.1f}' for t in times)})")
-    print(f"byte-identical wheels across the {sum(map(len, results.values()))} measured builds: {len(digests) == 1}")
+    compared = sum(len(t) for name, t in results.items() if name != "edit")
+    print(f"byte-identical wheels across the {compared} measured builds without an edit: {len(digests) == 1}")
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
                         "-d", tmp, f"tilelang=={plan.recipe.version}"], check=True)
