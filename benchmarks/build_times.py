@@ -91,7 +91,8 @@ def main() -> int:
         print(f"{scenario}: median {statistics.median(times):.1f} s over {len(times)} runs "
               f"({', '.join(f'{t:.1f}' for t in times)})")
     compared = sum(len(t) for name, t in results.items() if name != "edit")
-    print(f"byte-identical wheels across the {compared} measured builds without an edit: {len(digests) == 1}")
+    if compared:
+        print(f"byte-identical wheels across the {compared} measured builds without an edit: {len(digests) == 1}")
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
                         "-d", tmp, f"tilelang=={plan.recipe.version}"], check=True)

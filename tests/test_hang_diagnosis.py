@@ -109,9 +109,13 @@ def test_compiles_in_children_forked_under_load_do_not_deadlock(venv, cuda_env, 
     """Each child has its own bound (GUARD, in the fixture: SIGALRM); the run's bound is the sum of theirs. One
     bound of GUARD for all 12 sequential compiles failed on a loaded 2-core machine, deadlock or not (issue 25
     item 14)."""
-    env = {**cuda_env, "TILELANG_CACHE_DIR": str(tmp_path / "kc"), "CHILD_BOUND_S": str(int(GUARD))}
+    stacks = tmp_path / "stuck-stacks"
+    stacks.mkdir()
+    env = {**cuda_env, "TILELANG_CACHE_DIR": str(tmp_path / "kc"), "CHILD_BOUND_S": str(int(GUARD)),
+           "STUCK_STACKS_DIR": str(stacks)}
     run = subprocess.run([str(venv), str(FIX / "fork_under_load.py"), "12"], capture_output=True, text=True,
-                         env=env, timeout=12 * GUARD + 120)
+                         env=env, timeout=12 * GUARD + 300)
     assert run.returncode == 0, run.stderr[-3000:]
     statuses = [line.split() for line in run.stdout.splitlines() if re.fullmatch(r"\d+ -?\d+", line)]
-    assert len(statuses) == 12 and all(s[1] == "0" for s in statuses), run.stdout + run.stderr[-2000:]
+    native = "".join(f"\n--- {f.name}\n{f.read_text()[:4000]}" for f in sorted(stacks.iterdir()))
+    assert len(statuses) == 12 and all(s[1] == "0" for s in statuses), run.stdout + run.stderr[-2000:] + native
