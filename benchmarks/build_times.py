@@ -4,8 +4,9 @@ Scenarios, each repeated --repeat times through the real CLI (python -m tlkit bu
   rebuild      the CMake build folder deleted, ccache warm (a fresh checkout of the same recipe)
   incremental  one patched C++ file touched (src/cuda/op/builtin.cc), everything else up to date
   edit         one C++ edit as a patch author makes it: a new line of code in src/cuda/op/builtin.cc committed
-               in the work tree (each run another line, so the compile cache misses), then the build; after
-               the last run the tree is reset and built again (not measured), so dist/ holds the series' wheel
+               in the work tree (a line never built before, so the compile cache misses: the kit's cache line
+               is printed), then the build; after the last run, or Ctrl-C, SIGTERM or SIGHUP, the tree is reset,
+               and built again (not measured), so dist/ holds the series' wheel
   noop         nothing changed
 After every run but an edit's the wheel's sha256 is recorded: identical inputs must give identical bytes.
 Also prints the wheel's size next to the stock PyPI wheel of the same version."""
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -23,28 +25,36 @@ import time
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1]
+EDITED = Path("src", "cuda", "op", "builtin.cc")  # a C++ file a patch changes, in the work tree
 sys.path.insert(0, str(KIT / "src"))
 
 from tlkit.base.machine import describe  # noqa: E402
-from tlkit.wheel.tree import git  # noqa: E402
 from tlkit.wheel.pipeline import BuildInput, make_plan  # noqa: E402
+from tlkit.wheel.tree import git  # noqa: E402
 
 
-def run_build(args: list[str]) -> tuple[float, Path]:
+def run_build(args: list[str]) -> tuple[float, Path, str]:
+    """Seconds, the wheel, and the kit's `compile cache: ...` line."""
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "tlkit", "build-wheel", *args], check=True, cwd=KIT,
-                   stdout=subprocess.DEVNULL)
+    run = subprocess.run([sys.executable, "-m", "tlkit", "build-wheel", *args], check=True, cwd=KIT,
+                         stdout=subprocess.PIPE, text=True)
     seconds = time.monotonic() - start
     wheel = max((KIT / "dist").glob("tilelang-*.whl"), key=lambda p: p.stat().st_mtime)
-    return seconds, wheel
+    cache = next((ln for ln in run.stdout.splitlines() if ln.startswith("compile cache:")), "")
+    return seconds, wheel, cache
+
+
+def stop_as_interrupt(signum: int, _frame) -> None:
+    """SIGTERM and SIGHUP end the benchmark as Ctrl-C does, so that the edits are undone."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def commit_edit(tree: Path, n: int) -> None:
     """A line of code (not a comment, which ccache's preprocessed mode would not see) in builtin.cc, committed so
     that the kit takes the tree as it is."""
-    source = tree / "src" / "cuda" / "op" / "builtin.cc"
+    source = tree / EDITED
     with source.open("a") as f:
-        f.write(f"\nnamespace {{ [[maybe_unused]] const int tlkit_bench_edit_{n} = {n}; }}\n")
+        f.write(f"\nnamespace {{ [[maybe_unused]] const long tlkit_bench_edit_{n} = {time.time_ns()}L; }}\n")
     git(tree, "commit", "-q", "-m", f"build_times: edit {n}", str(source.relative_to(tree)))
 
 
@@ -62,7 +72,9 @@ def main() -> int:
     tree = plan.work / "src"
     print(f"machine: {describe()}")
     print(f"recipe: {plan.recipe.name}, work tree {tree}")
-    _, wheel = run_build(args.build_args)  # make sure everything exists first (not measured)
+    signal.signal(signal.SIGTERM, stop_as_interrupt)
+    signal.signal(signal.SIGHUP, stop_as_interrupt)
+    _, wheel, _ = run_build(args.build_args)  # make sure everything exists first (not measured)
     print(f"  setup build: sha256 {sha(wheel)[:16]} (not counted: its build folder may predate the series)")
     digests: set[str] = set()
     results: dict[str, list[float]] = {}
@@ -73,19 +85,19 @@ def main() -> int:
                 if scenario == "rebuild":
                     shutil.rmtree(tree / "build")
                 elif scenario == "incremental":
-                    (tree / "src" / "cuda" / "op" / "builtin.cc").touch()
+                    (tree / EDITED).touch()
                 elif scenario == "edit":
                     commit_edit(tree, i + 1)
-                seconds, wheel = run_build(args.build_args)
+                seconds, wheel, cache = run_build(args.build_args)
                 if scenario != "edit":
                     digests.add(sha(wheel))
                 results.setdefault(scenario, []).append(seconds)
-                print(f"  {scenario} #{i + 1}: {seconds:.1f} s  sha256 {sha(wheel)[:16]}", flush=True)
+                print(f"  {scenario} #{i + 1}: {seconds:.1f} s  sha256 {sha(wheel)[:16]}  ({cache})", flush=True)
         finally:  # the work tree goes back to the series, however the edits end
             if scenario == "edit":
                 git(tree, "reset", "-q", "--hard", before_edits)
         if scenario == "edit":
-            _, wheel = run_build(args.build_args)
+            _, wheel, _ = run_build(args.build_args)
             print(f"  tree reset after the edits and built again: sha256 {sha(wheel)[:16]} (not counted)")
     for scenario, times in results.items():
         print(f"{scenario}: median {statistics.median(times):.1f} s over {len(times)} runs "

@@ -117,5 +117,5 @@ def test_compiles_in_children_forked_under_load_do_not_deadlock(venv, cuda_env, 
                          env=env, timeout=12 * GUARD + 300)
     assert run.returncode == 0, run.stderr[-3000:]
     statuses = [line.split() for line in run.stdout.splitlines() if re.fullmatch(r"\d+ -?\d+", line)]
-    native = "".join(f"\n--- {f.name}\n{f.read_text()[:4000]}" for f in sorted(stacks.iterdir()))
+    native = "".join(f"\n--- {f} (its end)\n{f.read_text()[-4000:]}" for f in sorted(stacks.iterdir()))
     assert len(statuses) == 12 and all(s[1] == "0" for s in statuses), run.stdout + run.stderr[-2000:] + native

@@ -108,6 +108,10 @@ def test_folder_weights_when_the_build_folder_has_no_log(tools, project, tmp_pat
     assert model.unit("CMakeFiles/demo.dir/fast/a.c.o") == "fast"
     assert model.unit("CMakeFiles/demo.dir/fastest/x.c.o") is None  # a prefix of the name, not of the folder
     assert step_unit("tvm/CMakeFiles/tvm_objs.dir/src/arith/x.cc.o") == "tvm/src/arith/x.cc.o"
+    # two targets' unity units have the same file names: they stay apart (issue 29's ninja log)
+    assert step_unit("tvm/CMakeFiles/tvm_objs.dir/Unity/unity_0_cxx.cxx.o") == "tvm/Unity/tvm_objs/unity_0_cxx.cxx.o"
+    assert step_unit("tvm/CMakeFiles/tvm_runtime_objs.dir/Unity/unity_0_cxx.cxx.o") == \
+        "tvm/Unity/tvm_runtime_objs/unity_0_cxx.cxx.o"
     assert step_output("/usr/bin/cc -O2 -o CMakeFiles/demo.dir/fast/a.c.o -c /src/fast/a.c") == (
         "CMakeFiles/demo.dir/fast/a.c.o")  # ninja -v prints the command instead of the description
     seen = replay(model, ninja_build(tools, project, tmp_path / "build"))

@@ -58,7 +58,7 @@ def test_each_patch_sits_in_the_folder_of_the_upstream_whose_files_it_changes():
     for patch in series.patches:
         in_tvm = {f.startswith("3rdparty/tvm/") for f in patch.files()}
         assert in_tvm == {patch.upstream == "tvm"}, patch.name
-    assert [p.name.split("/")[1][:4] for p in series.patches] == [f"{n:04d}" for n in range(1, 18)]
+    assert [p.name.split("/")[1][:4] for p in series.patches] == [f"{n:04d}" for n in range(1, len(series.patches) + 1)]
 
 
 def test_the_series_is_what_patches_export_writes_from_its_tree(sdist, tmp_path):

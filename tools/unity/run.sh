@@ -10,8 +10,8 @@
 #   python3 tools/unity/compare.py build/unity-bB COLD.ninja_log   (a copy of a cold build's
 #   build/tilelang-0.1.14-cu13.2/src/build/.ninja_log, kept before the next build of the recipe overwrites it)
 set -eu -o pipefail
-case "${1:-}" in
-  [1-9]|[1-9][0-9]|[1-9][0-9][0-9]) ;;
+case "$#:${1:-}" in
+  1:[1-9]|1:[1-9][0-9]|1:[1-9][0-9][0-9]) ;;
   *) echo "usage: tools/unity/run.sh BATCH_SIZE (1-999)" >&2; exit 2 ;;
 esac
 B=$1; here=$(cd "$(dirname "$0")" && pwd); kit=$(cd "$here/../.." && pwd)
@@ -19,7 +19,7 @@ SRC=$kit/build/tilelang-0.1.14-cu13.2/src
 W=$kit/build/unity-b$B
 [ -x /usr/bin/time ] || { echo "run.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 [ -f "$SRC/build/CMakeCache.txt" ] || { echo "run.sh: no finished build in $SRC/build: run nox -s build-wheel" >&2; exit 2; }
-grep -q TILELANG_UNITY_BUILD_BATCH_SIZE "$SRC/CMakeLists.txt" ||
+grep -qs TILELANG_UNITY_BUILD_BATCH_SIZE "$SRC/CMakeLists.txt" ||
   { echo "run.sh: $SRC has no unity-build patch (0019): build the current recipe first" >&2; exit 2; }
 cached() { sed -n "s/^$1:[A-Z]*=//p" "$SRC/build/CMakeCache.txt" | head -1; }
 BE=$(dirname "$(dirname "$(cached Python_EXECUTABLE)")")  # the build venv
@@ -33,10 +33,11 @@ echo "=== configure $(date +%s)" >> "$W/times.log"
 cd "$W/src" && env PATH="$BE/bin:$PATH" CUDACXX="$CU/bin/nvcc" CUDAToolkit_ROOT="$CU" WITH_PIP_CUDA_TOOLCHAIN="$CU" \
   USE_CUDA=ON USE_ROCM=OFF NO_VERSION_LABEL=1 \
   cmake -S . -B build -G Ninja -C "$SRC/build/CMakeInit.txt" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DTILELANG_UNITY_BUILD_BATCH_SIZE="$B" \
+  -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DTILELANG_UNITY_BUILD=ON -DTILELANG_UNITY_BUILD_BATCH_SIZE="$B" \
   -DCMAKE_CXX_COMPILER_LAUNCHER="$W/launch.sh" > "$W/configure.log" 2>&1 ||
   { echo "configure failed: $W/configure.log"; exit 1; }
 status=0
 env PATH="$BE/bin:$PATH" ninja -C build -k 0 -j "$(nproc)" tilelang_objs tvm_objs tvm_runtime_objs tvm_ffi_objs \
   > "$W/ninja.log" 2>&1 || status=$?
 echo "ninja exit status $status: $(grep -c '^FAILED' "$W/ninja.log") unity or source file(s) failed (see $W/ninja.log)"
+exit "$status"
