@@ -20,8 +20,7 @@ from typing import TextIO
 from tlkit.base.tomltable import Table, load_toml
 
 _STEP = re.compile(r"^\[(\d+)/(\d+)\] (.*)$")
-_OBJECT_DIR = re.compile(r"CMakeFiles/[^/]+\.dir/")
-_UNITY_DIR = re.compile(r"CMakeFiles/([^/]+)\.dir/Unity/")
+_OBJECT_DIR = re.compile(r"CMakeFiles/([^/]+)\.dir/(Unity/)?")
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -35,8 +34,7 @@ def step_unit(output: str) -> str:
     """A step's output as a source-like path: CMake's `<dir>/CMakeFiles/<target>.dir/src/x.cc.o` becomes
     `<dir>/src/x.cc.o`, so that folder weights can name source folders. A unity unit keeps its target
     (`<dir>/Unity/<target>/unity_0_cxx.cxx.o`): every target numbers its units from 0."""
-    output = output.strip()
-    return _UNITY_DIR.sub(r"Unity/\1/", output) if _UNITY_DIR.search(output) else _OBJECT_DIR.sub("", output)
+    return _OBJECT_DIR.sub(lambda m: f"Unity/{m[1]}/" if m[2] else "", output.strip())
 
 
 def step_output(text: str) -> str:
