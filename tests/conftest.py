@@ -196,11 +196,13 @@ def git(cwd: Path, *args: str) -> str:
 def wheel() -> Path:
     """The wheel the recipe builds now. Asking for the slow tests without it is a failure, not a skip:
     a run that skipped them would pass while testing nothing (and an older wheel tests another series)."""
+    from tlkit.wheel.cross.arch import host_machine
     from tlkit.wheel.pipeline import BuildInput, make_plan
+    from tlkit.wheel.wheelfile import runs_on
 
     label = make_plan(BuildInput()).label
     dist = Path(os.environ.get("TLKIT_TEST_DIST", KIT / "dist"))  # another folder: for the test of this failure
-    wheels = sorted(dist.glob(f"tilelang-0.1.14+{label}-*.whl"))
+    wheels = sorted(w for w in dist.glob(f"tilelang-0.1.14+{label}-*.whl") if runs_on(w.name, host_machine()))
     if not wheels:
         pytest.fail(f"no wheel tilelang-0.1.14+{label} (the current recipe and series) in "
                     f"{dist}: run `nox -s build-wheel` first, then `nox -s tests -- -m slow`", pytrace=False)

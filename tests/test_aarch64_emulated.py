@@ -1,6 +1,7 @@
-"""verify-aarch64: a missing wheel is one line before any download (default suite); the emulated install, import
-and sm_121a compile of the stock aarch64 wheel (slow suite). The kit's own aarch64 wheel gets its slow test with the
-cross build that makes it (issue 27: `build-wheel --arch aarch64` stops before compiling today)."""
+"""verify-aarch64: a missing wheel, variant or saved source set is one line before any download (default suite);
+the emulated install, import and sm_121a compiles of the model's kernels, with their CUDA sources equal to the
+x86_64 ones saved in tests/data, for the stock aarch64 wheel and the kit's own (slow suite; the kit's fails without
+its wheel in dist/)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,9 @@ def verify(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 
 def test_missing_kit_wheel_is_one_line_before_any_download(tmp_path):
-    kit = tmp_path / "kit"
-    for folder in ("recipes", "patches", "verify"):
-        shutil.copytree(KIT / folder, kit / folder)
+    kit, env = _tmp_kit(tmp_path)
     cache = tmp_path / "cache"
-    res = verify(env={**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(cache)})
+    res = verify(env=env)
     label = make_plan(BuildInput(jobs=1)).label
     assert res.returncode == 2
     assert res.stderr.splitlines() == [
@@ -38,13 +37,54 @@ def test_missing_kit_wheel_is_one_line_before_any_download(tmp_path):
     assert not cache.exists() and not (kit / "build").exists()
 
 
-def _check(res: subprocess.CompletedProcess) -> None:
+def _tmp_kit(tmp_path: Path, verify_toml_edit=None) -> tuple[Path, dict[str, str]]:
+    kit = tmp_path / "kit"
+    for folder in ("recipes", "patches", "verify"):
+        shutil.copytree(KIT / folder, kit / folder)
+    if verify_toml_edit:
+        toml = kit / "verify" / "verify.toml"
+        toml.write_text(verify_toml_edit(toml.read_text()))
+    return kit, {**os.environ, "TLKIT_ROOT": str(kit), "TLKIT_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def test_bad_only_or_variant_name_or_missing_sources_is_one_line_before_any_download(tmp_path):
+    kit, env = _tmp_kit(tmp_path, lambda t: t.replace('"fp4_quant[N=128,', '"fp4_quant[N=129,'))
+    wheel = tmp_path / "tilelang-0.1.14-cp39-abi3-manylinux_2_17_aarch64.whl"
+    wheel.write_bytes(b"")
+    res = verify("--wheel", str(wheel), env=env)
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        f"tlkit: error: {kit / 'verify' / 'verify.toml'}: aarch64_variants names "
+        "'fp4_quant[N=129,block_size=32,inplace=True,scale_dtype=e8m0]', which "
+        f"{kit / 'verify' / 'variants.toml'} does not have"]
+    res = verify("--wheel", str(wheel), "--only", "gemm[", env=env)
+    assert res.returncode == 2 and res.stderr.startswith("tlkit: error: --only 'gemm[': not a regular expression")
+    res = verify("--wheel", str(wheel), "--only", "^fp8_gemm", env=env)  # the tmp kit has no tests/data
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [f"tlkit: error: {kit / 'tests/data/stock-sources/0.1.14/manifest.json'}: no "
+                                       "such file; generate the saved sources first (see the README)"]
+    assert not (tmp_path / "cache").exists() and not (kit / "build").exists()
+
+
+def _check(res: subprocess.CompletedProcess, version: str) -> None:
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert "  import tilelang 0.1.14" in res.stdout and "  compile add for sm_121a (aarch64 nvcc)" in res.stdout
-    assert res.stdout.rstrip().endswith("verify-aarch64: ok")
+    assert f"  import tilelang {version}" in res.stdout
+    compiled = [ln for ln in res.stdout.splitlines() if ln.startswith("  ") and " sm_121a: " in ln]
+    kernels = {ln.split("[")[0].strip() for ln in compiled}
+    assert kernels == {"act_quant", "fp4_quant", "fp8_gemm", "fp4_gemm", "sparse_attn", "hc_split_sinkhorn"}
+    assert all(ln.endswith(("source identical", "source identical up to workspace names")) for ln in compiled), \
+        compiled
+    assert res.stdout.rstrip().endswith("verify-aarch64: ok (6 of 6 sources equal x86_64's)")
 
 
 @pytest.mark.slow
 def test_stock_aarch64_wheel_installs_imports_and_compiles_under_emulation():
-    """The stock PyPI aarch64 wheel: the subject of the emulated checks until the kit's own aarch64 wheel exists."""
-    _check(verify("--pypi", "0.1.14"))
+    """The stock PyPI aarch64 wheel: its sm_121a sources equal the stock x86_64 wheel's (tests/data)."""
+    _check(verify("--pypi", "0.1.14"), "0.1.14")
+
+
+@pytest.mark.slow
+def test_kit_aarch64_wheel_installs_imports_and_compiles_under_emulation():
+    """The kit's own aarch64 wheel from dist/ (`nox -s build-wheel -- --arch aarch64`); without it the command
+    fails in one line, and so does this test."""
+    _check(verify(), "0.1.14")

@@ -102,3 +102,23 @@ def test_cross_compiler_is_debian_gcc_with_libstdcxx():
     probe = subprocess.run([cc.cxx, "-print-file-name=libstdc++.so"], capture_output=True, text=True, check=True)
     assert "/aarch64-linux-gnu/" in probe.stdout and probe.stdout.strip().endswith("libstdc++.so")
     assert cc.provenance()["triplet"] == "aarch64-linux-gnu"
+
+
+def test_commands_that_install_here_take_this_machines_wheel_not_a_newer_aarch64_one(tmp_path):
+    """dist/ holds both arches' wheels under one label; verify-sm120/verify-gpu pick the one that runs here."""
+    from tlkit.verify.options import newest_wheel
+    from tlkit.wheel.wheelfile import runs_on
+
+    label = make_plan(BuildInput(jobs=1)).label
+    here = tmp_path / f"tilelang-0.1.14+{label}-cp39-abi3-manylinux_2_35_{platform.machine()}.whl"
+    other_arch = "aarch64" if platform.machine() == "x86_64" else "x86_64"
+    other = tmp_path / f"tilelang-0.1.14+{label}-cp39-abi3-manylinux_2_34_{other_arch}.whl"
+    here.write_bytes(b"")
+    other.write_bytes(b"")
+    os.utime(here, (1_000_000_000, 1_000_000_000))  # the other arch's is the newer file
+    assert newest_wheel(tmp_path) == here
+    assert runs_on(other.name, other_arch) and not runs_on(other.name, platform.machine())
+    assert runs_on("x-1.0-py3-none-any.whl", platform.machine())
+    here.unlink()
+    with pytest.raises(KitError, match=f"no tilelang wheel for {platform.machine()} in {tmp_path}"):
+        newest_wheel(tmp_path)

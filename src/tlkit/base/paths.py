@@ -151,6 +151,10 @@ class KitLayout:
     def smem_limits(self) -> Path:
         return self.verify / "shared-memory-limits.toml"
 
+    def saved_sources(self, version: str) -> Path:
+        """The CUDA sources verify-sm120 saved from TileLang `version` (test data: `nox -s stock-sources`)."""
+        return self.root / "tests" / "data" / "stock-sources" / version
+
     def verify_work(self, tier: str) -> Path:
         """build/verify (verify-sm120) or build/verify-gpu: venvs/, and per run slot a kernel cache and runs/."""
         return self.build / tier

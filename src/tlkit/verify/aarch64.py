@@ -1,6 +1,7 @@
 """`tlkit verify-aarch64`: an aarch64 TileLang wheel checked on this x86_64 machine under qemu-user: installed
-with its pinned runtime dependencies for the target's python3 (Debian's, in the kit's sysroot), imported, and
-one small kernel compiled for sm_121a (GB10) with the aarch64 nvcc from PyPI, each step timed and bounded."""
+with its pinned runtime dependencies for the target's python3 (Debian's, in the kit's sysroot), imported, and the
+model's kernel variants compiled for sm_121a (GB10) with the aarch64 nvcc from PyPI, each step timed and bounded;
+each variant's CUDA source compared with the one saved from the x86_64 verify-sm120 run."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from tlkit.base.cacheentry import cached_entry, is_ready
 from tlkit.base.errors import KitError
 from tlkit.base.machine import describe
 from tlkit.verify.config import load_config
+from tlkit.verify.options import matching
+from tlkit.verify.saved_sources import SAME, gpu_sources_match, load_manifest
+from tlkit.verify.variants import Variant, load_variants
 from tlkit.wheel.cross.arch import load_debian
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
 from tlkit.wheel.cross.cudahome import emulated_toolkit
@@ -36,7 +40,12 @@ def add_parser(sub) -> None:
                                                   "current recipe and series)")
     which.add_argument("--pypi", metavar="VERSION", help="the stock TileLang wheel of this version from PyPI")
     p.add_argument("--no-compile", action="store_true", help="import only")
-    p.add_argument("--bound", type=int, default=1800, help="seconds for the emulated import and compile together")
+    p.add_argument("--only", metavar="REGEX", help="the variants whose name this finds (default: verify.toml's "
+                                                  "aarch64_variants, one of each kernel; '.': all)")
+    p.add_argument("--expect-sources", type=Path, metavar="DIR",
+                   help="saved sources each variant's must equal (default: tests/data/stock-sources/<version>, "
+                        "verify-sm120's of x86_64)")
+    p.add_argument("--bound", type=int, default=3600, help="seconds for the emulated import and compiles together")
     p.set_defaults(func=cmd_verify_aarch64)
 
 
@@ -60,6 +69,19 @@ def target_env(wheel: Path, pins: list[str], torch: str, target: TargetPackages,
     return cached_entry(site, "\n".join(reqs), lambda staged: install_target(reqs, target, staged, deps=True), log)
 
 
+def chosen_variants(layout, config, only: str | None) -> list[Variant]:
+    """--only over the whole variant table, else the configured subset; a name the table lacks is one line."""
+    variants = load_variants(layout.variants)
+    if only:
+        return matching(variants, only)
+    by_name = {v.name: v for v in variants}
+    missing = [n for n in config.aarch64_variants if n not in by_name]
+    if missing:
+        raise KitError(f"{layout.verify_toml}: aarch64_variants names {missing[0]!r}, which {layout.variants} "
+                       "does not have")
+    return [by_name[n] for n in config.aarch64_variants]
+
+
 def cmd_verify_aarch64(args: argparse.Namespace) -> int:
     from tlkit.wheel.pipeline import TARGET_PYTHON, BuildInput, make_plan
 
@@ -69,27 +91,30 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
     if plan.target is None:
         raise KitError("verify-aarch64 runs on a machine other than aarch64 (on aarch64, use verify-sm120)")
     kit, arch, cache = plan.layout, plan.arch, plan.cache
-    arches = kit.arches
     config = load_config(kit.verify_toml)
     if args.bound < 1:
         raise KitError(f"--bound must be at least 1 second, got {args.bound}")
-    # The wheel first: a missing one is one line before anything is fetched.
+    # The wheel, the variants and the saved sources: each missing one is one line before anything is fetched.
+    if not args.pypi:
+        wheel = args.wheel.resolve() if args.wheel else kit_wheel(plan.dist, plan.recipe.version, plan.label)
+        if not wheel.is_file() or not wheel.name.endswith("_aarch64.whl"):
+            raise KitError(f"{wheel}: not an aarch64 wheel file")
+        pins = list(plan.target.runtime)
+        subject = wheel.name
+    variants = [] if args.no_compile else chosen_variants(kit, config, args.only)
+    saved = (args.expect_sources or kit.saved_sources(args.pypi or plan.recipe.version)).resolve()
+    if variants:
+        load_manifest(saved)
     if args.pypi:
         pins = list(config.stock_pins.get(args.pypi, ()))
         wheel_dir = cache / "wheels" / f"tilelang-{args.pypi}-{arch.name}"
         wheel = next(iter(sorted(cached_entry(wheel_dir, args.pypi, lambda staged: download_target(
             f"tilelang=={args.pypi}", plan.target, staged), log).glob("*.whl"))))
         subject = f"stock tilelang {args.pypi} ({wheel.name})"
-    else:
-        wheel = args.wheel.resolve() if args.wheel else kit_wheel(plan.dist, plan.recipe.version, plan.label)
-        if not wheel.is_file() or not wheel.name.endswith("_aarch64.whl"):
-            raise KitError(f"{wheel}: not an aarch64 wheel file")
-        pins = list(plan.target.runtime)
-        subject = wheel.name
     environ = dict(os.environ)
     qemu = ensure_qemu(arch, environ, log)
     compiler = ensure_cross_compiler(arch, environ, log)
-    sysroot = ensure_sysroot(arch, load_debian(arches), cache, environ, log)
+    sysroot = ensure_sysroot(arch, load_debian(kit.arches), cache, environ, log)
     cuda = target_cuda(plan.target, cache, log)
     work = kit.verify_work("verify-aarch64")
     site = target_env(wheel, pins, config.torch, plan.target, work, log)
@@ -99,28 +124,44 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
 
     log(f"verify-aarch64: {subject} (sha256 {sha256_file(wheel)})")
     log(f"machine: {describe()}; {qemu} -L {sysroot}; python {TARGET_PYTHON} (Debian arm64)")
+    if variants:
+        log(f"compile: {len(variants)} variant(s) for {COMPILE_ARCH} under qemu-user, sources against {saved}")
     script = Path(__file__).parent / "subject" / "aarch64_import_compile.py"
     python = sysroot / "usr" / "bin" / f"python{TARGET_PYTHON}"
     with tempfile.TemporaryDirectory(prefix="tlkit-aarch64-") as tmp:
+        sources = Path(tmp) / "sources"
+        sources.mkdir()
+        spec = Path(tmp) / "spec.json"
+        spec.write_text(json.dumps({"arch": COMPILE_ARCH, "module": str(kit.kernels), "out": str(sources),
+                                    "variants": [{"name": v.name, "kernel": v.kernel, "kwargs": v.kwargs}
+                                                 for v in variants]}))
         env = {k: v for k, v in environ.items() if not k.startswith(("TILELANG_", "PYTHON"))}
-        env.update(PYTHONPATH=str(site), CUDA_HOME=str(shim), PATH=f"{shim / 'bin'}:{environ.get('PATH', '')}",
-                   TILELANG_CACHE_DIR=str(Path(tmp) / "kernels"), TMPDIR=tmp,
-                   HOME=tmp)
-        argv = [str(python), str(script), "-" if args.no_compile else COMPILE_ARCH]
+        # The kit's src/ after the target's site: the script uses the kit's subject code (pure Python).
+        env.update(PYTHONPATH=f"{site}:{Path(__file__).parents[2]}", CUDA_HOME=str(shim),
+                   PATH=f"{shim / 'bin'}:{environ.get('PATH', '')}", TILELANG_CACHE_DIR=str(Path(tmp) / "kernels"),
+                   TMPDIR=tmp, HOME=tmp)
+        argv = [str(python), str(script), "-" if args.no_compile else str(spec)]
         try:
             res = run_emulated(qemu, sysroot, argv, env, args.bound, cwd=Path(tmp))
             out, err, code = res.stdout, res.stderr, res.returncode
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
             err, code = f"did not finish within --bound {args.bound} s", None
-    steps = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+        steps = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+        compiled = [s for s in steps if s["step"] == "compile"]
+        matches = gpu_sources_match([s for s in compiled if s["status"] == "ok"], saved, COMPILE_ARCH)
     for step in steps:
-        what = (f"import tilelang {step['version']}" if step["step"] == "import"
-                else f"compile add for {step['arch']} (aarch64 nvcc)")
-        log(f"  {what}: {step['seconds']} s under qemu-user")
-    wanted = 1 if args.no_compile else 2
-    if code == 0 and len(steps) == wanted and all(s.get("source_has_kernel", True) for s in steps):
-        log("verify-aarch64: ok")
+        if step["step"] == "import":
+            log(f"  import tilelang {step['version']}: {step['seconds']} s under qemu-user")
+            continue
+        verdict = (f"source {matches[step['variant']]}" if step["status"] == "ok"
+                   else f"{step['status']}: {step['error']}")
+        log(f"  {step['variant']} {step['arch']}: {step['seconds']} s, {verdict}")
+    ok = (code == 0 and len(steps) == 1 + len(variants) and all(s["status"] == "ok" for s in compiled)
+          and all(m in SAME for m in matches.values()))
+    if ok:
+        log("verify-aarch64: ok" + (f" ({len(variants)} of {len(variants)} sources equal x86_64's)" if variants
+                                    else ""))
         return 0
     log(f"verify-aarch64: FAILED (exit {code}):\n{err.strip()[-3000:]}")
     return 1

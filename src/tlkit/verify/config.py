@@ -18,6 +18,7 @@ class VerifyConfig:
     known_targets: tuple[str, ...]  # what --targets may name
     bound_seconds: int
     stock_pins: dict[str, tuple[str, ...]]
+    aarch64_variants: tuple[str, ...]  # verify-aarch64's default subset, by variant name
 
 
 def load_config(path: Path) -> VerifyConfig:
@@ -29,6 +30,7 @@ def load_config(path: Path) -> VerifyConfig:
     known = tuple(top.str_list("known_targets"))
     if set(targets) - set(known):
         raise top.fail("targets", f"{sorted(set(targets) - set(known))} not in known_targets")
+    aarch64_variants = tuple(top.str_list("aarch64_variants"))
     bound = top.int("bound_seconds")
     if bound < 1:
         raise top.fail("bound_seconds", f"must be at least 1, got {bound}")
@@ -36,7 +38,7 @@ def load_config(path: Path) -> VerifyConfig:
     pins = {version: tuple(pins_table.str_list(version)) for version in list(pins_table.data)}
     pins_table.finish()
     top.finish()
-    return VerifyConfig(torch, cuobjdump, sanitizer, targets, known, bound, pins)
+    return VerifyConfig(torch, cuobjdump, sanitizer, targets, known, bound, pins, aarch64_variants)
 
 
 DIMS = ("M", "b", "m", "n", "topk")

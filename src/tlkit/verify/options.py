@@ -18,8 +18,10 @@ from tlkit.base.errors import KitError
 from tlkit.base.paths import KitLayout, cache_root, kit_root
 from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config
 from tlkit.verify.variants import Variant, load_variants
+from tlkit.wheel.cross.arch import host_machine
 from tlkit.wheel.recipe import load_recipe
 from tlkit.wheel.toolchain import choose_toolkits, load_toolchains
+from tlkit.wheel.wheelfile import runs_on
 
 SOURCE_ARCH = "sm_120a"  # verify-gpu --sm120-source runs the source generated for this arch
 
@@ -118,9 +120,12 @@ class GpuOptions:
 
 
 def newest_wheel(dist: Path) -> Path:
-    wheels = sorted(dist.glob("tilelang-*.whl"), key=lambda p: p.stat().st_mtime)
+    """The newest TileLang wheel in dist/ for this machine (an aarch64 one beside it is for another)."""
+    wheels = sorted((w for w in dist.glob("tilelang-*.whl") if runs_on(w.name, host_machine())),
+                    key=lambda p: p.stat().st_mtime)
     if not wheels:
-        raise KitError(f"no tilelang wheel in {dist}: run `nox -s build-wheel`, or pass --wheel PATH / --pypi VERSION")
+        raise KitError(f"no tilelang wheel for {host_machine()} in {dist}: run `nox -s build-wheel`, or pass "
+                       "--wheel PATH / --pypi VERSION")
     return wheels[-1]
 
 
@@ -153,15 +158,19 @@ def select_variants(given: VerifyInput, layout: KitLayout) -> tuple[Variant, ...
             raise KitError(f"--world-sizes {given.world_sizes!r}: comma-separated whole numbers above 0 (1,2,4,8)")
         sizes = [int(w) for w in words]
     variants = load_variants(given.variants or layout.variants, sizes)
-    if given.only:
-        try:
-            only = re.compile(given.only)
-        except re.error as exc:
-            raise KitError(f"--only {given.only!r}: not a regular expression ({exc})") from None
-        variants = [v for v in variants if only.search(v.name)]
-        if not variants:
-            raise KitError(f"--only {given.only!r} matches no variant")
-    return tuple(variants)
+    return tuple(matching(variants, given.only)) if given.only else tuple(variants)
+
+
+def matching(variants: list[Variant], only: str) -> list[Variant]:
+    """The variants whose name `only` (--only, a regular expression) finds; none is one line."""
+    try:
+        pattern = re.compile(only)
+    except re.error as exc:
+        raise KitError(f"--only {only!r}: not a regular expression ({exc})") from None
+    found = [v for v in variants if pattern.search(v.name)]
+    if not found:
+        raise KitError(f"--only {only!r} matches no variant")
+    return found
 
 
 def seconds(option: str, given: float | None, default: float) -> float:

@@ -50,15 +50,19 @@ def build_environment(buildenv: Path, toolchain: Toolchain | None, extra: dict[s
 
 
 def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, log_path: Path,
-              log=print, keep_fds: tuple[int, ...] = (), weights: Path | None = None) -> Path:
+              log=print, keep_fds: tuple[int, ...] = (), weights: Path | None = None,
+              settings: tuple[str, ...] = ()) -> Path:
     """Build one wheel from `tree` into `out_dir` (a fresh folder). Returns the wheel. `weights`: the
-    recipe's per-folder step costs, for the ETA when the build folder has no ninja log yet.
+    recipe's per-folder step costs, for the ETA when the build folder has no ninja log yet; `settings`: more
+    scikit-build-core config settings (a cross build's toolchain file).
 
     Ctrl-C stops ninja and returns with KeyboardInterrupt; the build folder is kept, so the next run
     resumes where this one stopped."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(buildenv / "bin" / "python"), "-m", "build", "--wheel", "--no-isolation",
            "--outdir", str(out_dir), "-C", f"build-dir={BUILD_DIR}"]
+    for setting in settings:
+        cmd += ["-C", setting]
     log(f"build: {' '.join(cmd)}\nbuild: full log in {log_path}")
     model = load_cost_model(tree / BUILD_DIR / ".ninja_log", weights)
     log(f"build: ETA from {model.source}")
@@ -66,7 +70,7 @@ def run_build(tree: Path, buildenv: Path, env: dict[str, str], out_dir: Path, lo
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as logf:
         logf.write(redact(f"# cwd: {tree}\n# cmd: {' '.join(cmd)}\n"))
-        logged = ("CUDA", "WITH_PIP", "CMAKE", "USE_", "NO_", "SOURCE", "SKBUILD")
+        logged = ("CUDA", "WITH_PIP", "CMAKE", "USE_", "NO_", "SOURCE", "SKBUILD", "_PYTHON_HOST")
         for key in sorted(k for k in env if k.startswith(logged)):
             logf.write(redact(f"# env {key}={env[key]}\n"))
         logf.flush()

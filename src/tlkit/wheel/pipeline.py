@@ -24,6 +24,7 @@ from tlkit.wheel.compilecache import (
     probe_remote,
 )
 from tlkit.wheel.cross.arch import Arch, host_machine, resolve_arch
+from tlkit.wheel.cross.build import prepare_cross_build
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
 from tlkit.wheel.cross.packages import TargetPackages, resolve_target_packages
 from tlkit.wheel.leftovers import removed_however_this_ends
@@ -189,18 +190,18 @@ def find_host_compilers(environ: dict[str, str]) -> None:
 def build_wheel(given: BuildInput, log=print) -> Path:
     """The wheel of one toolkit (see build_wheels for a matrix)."""
     plan = make_plan(given)
-    _not_cross_yet(plan, log)
-    find_host_compilers(dict(os.environ))
+    find_compilers(plan, log)
     return _build_locked(plan, log)
 
 
-def _not_cross_yet(plan: Plan, log) -> None:
-    """A cross build resolves its plan and installs its cross compiler, then stops in one line: the cross build of
-    TileLang itself is not wired in yet (docs/aarch64.md)."""
+def find_compilers(plan: Plan, log) -> None:
+    """The compilers the build runs: this machine's C and C++ compilers, or for another machine only its cross
+    compiler (installed by the kit where it can; the toolchain file names it for every language). A missing one
+    is one line before any download."""
     if plan.cross:
         ensure_cross_compiler(plan.arch, dict(os.environ), log)
-        raise KitError(f"--arch {plan.arch.name}: the cross build of TileLang is not wired into build-wheel yet "
-                       "(docs/aarch64.md says what runs)")
+    else:
+        find_host_compilers(dict(os.environ))
 
 
 def build_wheels(given: BuildInput, log=print) -> list[Path]:
@@ -208,8 +209,7 @@ def build_wheels(given: BuildInput, log=print) -> list[Path]:
     toolchain is installed and checked before the first build, so a toolkit missing from the index stops the
     matrix before an hour of compiling, not after it."""
     plans = make_plans(given)
-    _not_cross_yet(plans[0], log)
-    find_host_compilers(dict(os.environ))
+    find_compilers(plans[0], log)
     if len(plans) > 1:
         log(f"matrix: {len(plans)} wheels, CUDA {', '.join(p.cuda for p in plans)}")
         for plan in plans:
@@ -253,6 +253,10 @@ def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Path:
     log(f"tree: {done} ({tree})")
 
     env = build_environment(buildenv, toolchain, recipe.build_env, plan.jobs, recipe.source_date_epoch)
+    cross = None
+    if plan.target is not None:
+        cross = prepare_cross_build(plan.target, toolchain, plan.layout.arches, plan.cache, buildenv, plan.work, log)
+        env = cross.environment(env)
     compile_cache = compile_cache_for(plan, buildenv, tree, remote, log)
     if compile_cache is not None:
         env.update(compile_cache.env())
@@ -264,12 +268,14 @@ def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Path:
             # The build's supervisor holds the lock too: if this process dies, no other build enters the folder
             # until the supervisor has ended this build's processes.
             raw = run_build(tree, buildenv, env, raw_dir, log_path, log, keep_fds=(lock_fd,),
-                            weights=plan.layout.build_weights(recipe.name))
+                            weights=plan.layout.build_weights(recipe.name),
+                            settings=cross.config_settings() if cross else ())
             repaired = repair_wheel(raw, buildenv, recipe.platform, recipe.repair_exclude, repaired_dir, log_path,
-                                    env, keep_fds=(lock_fd,))
+                                    env, keep_fds=(lock_fd,), ldpaths=cross.library_paths() if cross else ())
             final = finalize_wheel(repaired, plan.dist, expect_version=recipe.version, label=plan.label,
                                    pins=recipe.runtime_pins, epoch=recipe.source_date_epoch,
-                                   provenance=provenance(recipe, plan.series, toolchain, plan.label))
+                                   provenance=provenance(recipe, plan.series, toolchain, plan.label,
+                                                         cross.provenance() if cross else None))
     finally:
         if compile_cache is not None:
             compile_cache.stop_helpers()

@@ -13,7 +13,10 @@ from tlkit.wheel.sources import sha256_file
 from tlkit.wheel.toolchain import Toolchain
 
 
-def provenance(recipe: Recipe, series: Series, toolchain: Toolchain | None, label: str) -> dict:
+def provenance(recipe: Recipe, series: Series, toolchain: Toolchain | None, label: str,
+               cross: dict | None = None) -> dict:
+    """`cross`: the target and cross toolchain of a build for another machine (CrossBuild.provenance); a native
+    wheel's target is build.machine."""
     source = recipe.source
     src: dict = {"kind": "git" if isinstance(source, GitSource) else "sdist", "version": source.version}
     if isinstance(source, GitSource):
@@ -45,4 +48,5 @@ def provenance(recipe: Recipe, series: Series, toolchain: Toolchain | None, labe
             "machine": platform.machine(),
         },
         "runtime_pins": dict(sorted(recipe.runtime_pins.items())),
+        **({"cross": cross} if cross else {}),
     }

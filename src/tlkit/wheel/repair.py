@@ -10,6 +10,11 @@ from tlkit.base.errors import BuildError
 from tlkit.base.redact import redact
 
 
+def _ldpaths(ldpaths: tuple[Path, ...]) -> list[str]:
+    """auditwheel's --ldpaths: where a cross-built wheel's libraries are (this machine's are another arch's)."""
+    return ["--ldpaths", ":".join(map(str, ldpaths))] if ldpaths else []
+
+
 def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
     """The most compatible manylinux tag the wheel's symbol versions allow (auditwheel show)."""
     res = procs.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
@@ -24,16 +29,20 @@ def lowest_platform(wheel: Path, auditwheel: str, env: dict[str, str]) -> str:
 
 
 def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str, ...] | list[str], out_dir: Path,
-                 log_path: Path, env: dict[str, str], keep_fds: tuple[int, ...] = ()) -> Path:
+                 log_path: Path, env: dict[str, str], keep_fds: tuple[int, ...] = (),
+                 ldpaths: tuple[Path, ...] = ()) -> Path:
     """Repair `wheel` into out_dir (a fresh folder); auditwheel's output is appended to log_path. `keep_fds`:
-    held by auditwheel's supervisor until auditwheel has ended (the build lock: see leftovers.py).
+    held by auditwheel's supervisor until auditwheel has ended (the build lock: see leftovers.py); `ldpaths`:
+    the only folders searched for the wheel's libraries (a cross build's target libraries), not this machine's.
 
     platform "auto" takes the most compatible manylinux tag the build machine's glibc and libstdc++ allow
     (a build on Debian 12 cannot honestly claim the manylinux_2_28 that a manylinux container gives)."""
     auditwheel = str(buildenv / "bin" / "auditwheel")
-    if platform == "auto":
+    # A wheel for another machine keeps "auto": --plat accepts this machine's tags only, and auditwheel's own auto
+    # takes the wheel's arch and, as lowest_platform, its most compatible tag.
+    if platform == "auto" and not ldpaths:
         platform = lowest_platform(wheel, auditwheel, env)
-    cmd = [auditwheel, "repair", "--plat", platform, "-w", str(out_dir)]
+    cmd = [auditwheel, "repair", *_ldpaths(ldpaths), "--plat", platform, "-w", str(out_dir)]
     for pattern in exclude:
         cmd += ["--exclude", pattern]
     cmd.append(str(wheel))
@@ -41,7 +50,8 @@ def repair_wheel(wheel: Path, buildenv: Path, platform: str, exclude: tuple[str,
     with open(log_path, "a", encoding="utf-8") as logf:
         logf.write(redact(f"\n# {' '.join(cmd)}\n{res.stdout}{res.stderr}"))
     if res.returncode != 0:
-        show = procs.run([auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env)
+        show = procs.run([auditwheel, "show", *_ldpaths(ldpaths), str(wheel)], capture_output=True, text=True,
+                         env=env)
         raise BuildError(f"auditwheel repair --plat {platform} failed for {wheel.name}:\n"
                          f"{(res.stderr or res.stdout).strip()[-2000:]}\nauditwheel show says:\n"
                          f"{(show.stdout or show.stderr).strip()[-2000:]}")

@@ -30,6 +30,13 @@ def parse_wheel_name(name: str) -> tuple[str, str, str]:
     return m.group("dist"), m.group("ver"), m.group("tags")
 
 
+def runs_on(name: str, machine: str) -> bool:
+    """Whether the wheel file `name` is for `machine` (x86_64, aarch64): dist/ holds the wheels of every arch
+    under one label, and only the platform tag tells them apart."""
+    platforms = parse_wheel_name(name)[2].split("-")[2].split(".")
+    return any(p == "any" or p.endswith(f"_{machine}") for p in platforms)
+
+
 def pin_requirements(lines: list[str], pins: dict[str, str]) -> list[str]:
     """Replace the version specifier of each pinned package (markers kept, entries of extras untouched).
 

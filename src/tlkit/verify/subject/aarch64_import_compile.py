@@ -1,10 +1,15 @@
-"""Run by the target's python3 under qemu-user (not imported by the kit): import TileLang, then compile one small
-kernel for the target GPU; prints one JSON line per step so that the kit reads each time even if a later step
-dies. argv: TARGET_ARCH (e.g. sm_121a) or "-" for import only."""
+"""Run by the target's python3 under qemu-user (by path, not imported by the kit): import TileLang, then compile
+the kernel variants of a spec for the target GPU, one after the other in this process (no fork under the
+emulator); prints one JSON line per step, so that the kit reads each time even if a later step dies.
+
+argv: SPEC (a JSON file: arch, module, out, variants [{name, kernel, kwargs}]) or "-" for import only. Each
+variant's CUDA source is written to OUT/<index>.cu."""
 
 import json
+import os
 import sys
 import time
+import traceback
 
 start = time.perf_counter()
 import tilelang  # noqa: E402
@@ -12,17 +17,27 @@ import tilelang  # noqa: E402
 print(json.dumps({"step": "import", "seconds": round(time.perf_counter() - start, 1),
                   "version": tilelang.__version__}), flush=True)
 if sys.argv[1] != "-":
-    import tilelang.language as T  # noqa: E402
     from tvm.target import Target  # noqa: E402
 
-    @T.prim_func
-    def add(A: T.Tensor((1024,), "float32"), B: T.Tensor((1024,), "float32")):
-        with T.Kernel(8, threads=128) as bx:
-            for i in T.Parallel(128):
-                B[bx * 128 + i] = A[bx * 128 + i] + 1.0
+    from tlkit.verify.subject.compiled import compile_factory, elaborate, first_error_line, source_hashes  # noqa: E402
+    from tlkit.verify.subject.protocol import factory_in, load_module  # noqa: E402
 
-    start = time.perf_counter()
-    kernel = tilelang.compile(add, target=Target({"kind": "cuda", "arch": sys.argv[1]}))
-    source = kernel.get_kernel_source()
-    print(json.dumps({"step": "compile", "seconds": round(time.perf_counter() - start, 1), "arch": sys.argv[1],
-                      "source_has_kernel": "B[" in source}), flush=True)
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+    module = load_module(spec["module"], "tlkit_aarch64_kernels")
+    target = Target({"kind": "cuda", "arch": spec["arch"]})
+    for index, variant in enumerate(spec["variants"]):
+        step = {"step": "compile", "variant": variant["name"], "arch": spec["arch"]}
+        begun = time.perf_counter()
+        try:
+            factory = factory_in(module, spec["module"], variant["kernel"])
+            kernel = compile_factory(elaborate(factory, variant["kwargs"]), factory, target)
+            source = kernel.get_kernel_source()
+            with open(os.path.join(spec["out"], f"{index}.cu"), "w") as f:
+                f.write(source)
+            step.update(status="ok", **source_hashes(source))
+        except Exception as exc:  # a compile error is a result: the next variant still runs
+            traceback.print_exc()
+            step.update(status="compile error", error=first_error_line(exc))
+        step["seconds"] = round(time.perf_counter() - begun, 1)
+        print(json.dumps(step), flush=True)

@@ -12,17 +12,15 @@ from tlkit.base import procs
 from tlkit.base.errors import KitError
 from tlkit.wheel.cross.arch import Arch
 
-# The runtime pins whose target wheels a cross build needs: libtilelang links the target's libz3, and
-# apache-tvm-ffi is what the target's wheel runs against (its libtvm_ffi is excluded from the repair).
-TARGET_PINS = ("apache-tvm-ffi", "z3-solver")
-
 
 @dataclass(frozen=True)
 class TargetPackages:
     arch: Arch
     python: str  # X.Y: the target interpreter's version (the cp3XX wheels of apache-tvm-ffi)
     toolkit: tuple[str, ...]  # name==version of the CUDA toolkit row
-    runtime: tuple[str, ...]  # name==version of TARGET_PINS
+    # name==version of every runtime pin of the recipe: the build links some of them (libtilelang links the
+    # target's libz3 and libtvm_ffi, both excluded from the repair and taken from these wheels at run time)
+    runtime: tuple[str, ...]
 
     def pip_args(self) -> list[str]:
         """pip options that pick the target's binary wheels whatever machine pip runs on."""
@@ -39,8 +37,7 @@ def resolve_target_packages(arch: Arch, python: str, toolkit: dict[str, str], pi
                             pins_file: Path) -> TargetPackages:
     """Exact requirements for the target; a runtime pin that is not `==` cannot name one wheel."""
     runtime = []
-    for name in TARGET_PINS:
-        spec = pins.get(name, "")
+    for name, spec in sorted(pins.items()):
         if not spec.startswith("==") or "," in spec:
             raise KitError(f"{pins_file}: [runtime] pins.{name} must be '==VERSION' for a cross build to pick the "
                            f"target's wheel, got {spec!r}")
