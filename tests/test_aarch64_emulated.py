@@ -72,9 +72,10 @@ def _check(res: subprocess.CompletedProcess, version: str) -> None:
     compiled = [ln for ln in res.stdout.splitlines() if ln.startswith("  ") and " sm_121a: " in ln]
     kernels = {ln.split("[")[0].strip() for ln in compiled}
     assert kernels == {"act_quant", "fp4_quant", "fp8_gemm", "fp4_gemm", "sparse_attn", "hc_split_sinkhorn"}
-    assert all(ln.endswith(("source identical", "source identical up to workspace names")) for ln in compiled), \
-        compiled
-    assert res.stdout.rstrip().endswith("verify-aarch64: ok (6 of 6 sources equal x86_64's)")
+    assert all(ln.endswith(("source identical", "source identical up to workspace names"))
+               or ": not launchable (as x86_64): SharedMemoryLimitError: " in ln for ln in compiled), compiled
+    assert len(compiled) == 7 and res.stdout.rstrip().splitlines()[-1].startswith("verify-aarch64: ok (7 of 7 as "
+                                                                                   "x86_64: ")
 
 
 @pytest.mark.slow

@@ -116,3 +116,18 @@ def test_emulated_toolkit_compiles_for_sm_121a_with_the_aarch64_nvcc(aarch64, tm
     assert res.returncode == 0, res.stderr
     assert readelf_machine(tmp_path / "k.cubin") == "NVIDIA CUDA architecture"
     assert elf_machine(layout.cuda / "bin" / "nvcc") == "aarch64"  # it was the aarch64 nvcc that ran
+
+
+def test_emulated_python_starts_itself_again_through_sys_executable(aarch64, tmp_path):
+    """Patch 0007 runs nvcc under a supervisor started with sys.executable. qemu-user follows no exec, so the
+    emulated toolkit's python3.11 is a script that starts the target's python as itself: a child started with
+    sys.executable is the emulated python again (with the sysroot's binary this machine cannot exec it)."""
+    plan, compiler, layout, _, qemu = aarch64
+    shim = emulated_toolkit(layout.cuda, layout.sysroot, qemu, compiler.cc, compiler.cxx, tmp_path / "cuda")
+    code = ("import platform, subprocess, sys; print(sys.executable, platform.machine()); "
+            "print(subprocess.run([sys.executable, '-c', 'import platform; print(platform.machine())'], "
+            "capture_output=True, text=True, check=True).stdout.strip())")
+    res = subprocess.run([str(shim / "bin" / "python3.11"), "-c", code], capture_output=True, text=True,
+                         timeout=BOUND_S)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [str(shim / "bin" / "python3.11"), "aarch64", "aarch64"]

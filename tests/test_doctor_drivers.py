@@ -68,3 +68,33 @@ def test_a_bad_driver_row_names_file_and_key(tmp_path):
                                                                                '"13.1" = "r590"'))
     with pytest.raises(RecipeError, match=r"\[toolkit_driver\.13\.1\] must be a driver version like 595.45.04"):
         load_driver_table(bad)
+
+
+@pytest.mark.parametrize(("machine", "level", "says"), [
+    ("aarch64", "ok", "aarch64 host: the kit's wheel for it is tilelang-<version>+<label>-cp39-abi3-"
+                      "manylinux_2_<N>_aarch64.whl (`nox -s build-wheel` on this machine, or "
+                      "`nox -s build-wheel -- --arch aarch64` on another)"),
+    ("arm64", "ok", "aarch64 host: the kit's wheel for it is"),  # macOS / some Linux spell it so
+    ("x86_64", "ok", "x86_64 host: the kit's wheel for it is tilelang-<version>+<label>-cp39-abi3-manylinux_2_<N>_"
+                     "x86_64.whl"),
+    ("riscv64", "PROBLEM", "riscv64 host: the kit builds wheels for aarch64, x86_64 only"),
+])
+def test_doctor_says_which_wheel_fits_the_host(machine, level, says):
+    from tlkit.wheel.cross.arch import load_arches
+
+    report = {"devices": [], "python": "/usr/bin/python3", "machine": machine, "packages": {},
+              "nvcc": {"path": "/x/nvcc", "version": "13.2"}}
+    first = assess(report, {}, TABLE, load_arches(KIT / "recipes" / "arches.toml"))[0]
+    assert first.level == level and first.text.startswith(says), first
+
+
+def test_the_probe_reports_the_machine_of_the_interpreter_it_runs_in():
+    import json
+    import platform
+    import subprocess
+    import sys
+
+    probe = KIT / "src" / "tlkit" / "verify" / "probe.py"
+    out = subprocess.run([sys.executable, str(probe), "--no-import"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["machine"] == platform.machine()

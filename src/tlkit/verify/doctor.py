@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tlkit.base.errors import KitError
 from tlkit.base.tomltable import Table, load_toml
 from tlkit.verify import probe
 from tlkit.verify.smem import base_arch, load_limits
+from tlkit.wheel.cross.arch import ALIASES, load_arches
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,23 @@ def wheels_finding(driver: str | None, table: DriverTable) -> Finding:
     return Finding("ok", f"driver {driver} runs " + "; ".join(parts))
 
 
-def assess(report: dict, limits: dict[str, int], drivers: DriverTable | None = None) -> list[Finding]:
+def wheel_arch_finding(machine: str | None, arches: Collection[str]) -> Finding:
+    """Which of the kit's wheels this machine installs: the platform tag says the arch (GB10 / DGX Spark hosts are
+    aarch64), and where it is built."""
+    name = ALIASES.get(machine or "?", machine or "?")
+    if name not in arches:
+        return Finding("PROBLEM", f"{name} host: the kit builds wheels for {', '.join(sorted(arches))} only")
+    return Finding("ok", f"{name} host: the kit's wheel for it is tilelang-<version>+<label>-cp39-abi3-"
+                         f"manylinux_2_<N>_{name}.whl (`nox -s build-wheel` on this machine, or "
+                         f"`nox -s build-wheel -- --arch {name}` on another)")
+
+
+def assess(report: dict, limits: dict[str, int], drivers: DriverTable | None = None,
+           arches: Collection[str] = ()) -> list[Finding]:
+    """`arches`: the machines the kit builds wheels for (recipes/arches.toml); empty: no wheel line."""
     out: list[Finding] = []
+    if arches:
+        out.append(wheel_arch_finding(report.get("machine"), arches))
     devices = report.get("devices") or []
     if not devices:
         out.append(Finding("note", f"no NVIDIA GPU: {report.get('error') or 'the driver reports 0 devices'}; "
@@ -210,7 +227,8 @@ def cmd_doctor(args) -> int:
     python = args.python or default_python()
     report = run_probe(python)
     layout = KitLayout.find()
-    findings = assess(report, load_limits(layout.smem_limits), load_driver_table(layout.cuda_drivers))
+    findings = assess(report, load_limits(layout.smem_limits), load_driver_table(layout.cuda_drivers),
+                      load_arches(layout.arches))
     if args.json:
         print(json.dumps({"report": report, "findings": [f.__dict__ for f in findings]}, indent=1))
     else:

@@ -11,6 +11,7 @@ import ctypes
 import importlib.metadata as md
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -115,7 +116,8 @@ def tilelang_auto_target() -> dict:
 
 
 def main() -> None:
-    report = {"python": sys.executable, "python_version": sys.version.split()[0], **cuda_devices(),
+    report = {"python": sys.executable, "python_version": sys.version.split()[0], "machine": platform.machine(),
+              **cuda_devices(),
               "driver_version": driver_version(), "nvcc": nvcc_version(), "packages": package_versions(),
               "provenance": wheel_provenance()}
     if "--no-import" not in sys.argv:

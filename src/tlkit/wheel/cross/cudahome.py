@@ -69,4 +69,10 @@ def emulated_toolkit(cuda: Path, sysroot: Path, qemu: str, cc: str, cxx: str, de
     drop_m64 = 'for a do shift; [ "$a" = -m64 ] || set -- "$@" "$a"; done'
     _script(dest / "bin" / "gcc", [drop_m64, f'exec "{cc}" "$@"'])
     _script(dest / "bin" / "g++", [drop_m64, f'exec "{cxx}" "$@"'])
+    # The target's pythons, each started as itself (-0 "$0"): its sys.executable is then this script, so a
+    # program it starts with sys.executable (patch 0007's compiler supervisor) runs under qemu too, not as an
+    # aarch64 file this machine cannot exec.
+    for python in sorted((sysroot / "usr" / "bin").glob("python3.[0-9]*")):
+        if python.name.replace("python3.", "").isdigit():
+            _script(dest / "bin" / python.name, [f'exec "{qemu}" -L "{sysroot}" -0 "$0" "{python}" "$@"'])
     return dest
