@@ -72,9 +72,10 @@ def stock_sources(session: nox.Session) -> None:
 
 @nox.session(name="verify-aarch64")
 def verify_aarch64(session: nox.Session) -> None:
-    """An aarch64 wheel under qemu-user on this machine: install, import, compile one variant of each of the six
-    kernels for sm_121a and compare its CUDA source with x86_64's; timed, bounded (-- --pypi 0.1.14 for the stock
-    wheel; default: the kit's own aarch64 wheel in dist/; -- --only REGEX for other variants)."""
+    """An aarch64 wheel under qemu-user on this machine: install, import, compile verify.toml's aarch64_variants
+    (one of each of the six kernels, and sparse_attn h=64) for sm_121a, each as x86_64 (source or refusal); timed,
+    bounded (-- --pypi 0.1.14 for the stock wheel; default: the kit's own aarch64 wheel in dist/; -- --only
+    REGEX for other variants)."""
     _kit(session)
     session.run("python", "-m", "tlkit", "verify-aarch64", *session.posargs)
 

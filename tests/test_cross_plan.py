@@ -122,3 +122,20 @@ def test_commands_that_install_here_take_this_machines_wheel_not_a_newer_aarch64
     here.unlink()
     with pytest.raises(KitError, match=f"no tilelang wheel for {platform.machine()} in {tmp_path}"):
         newest_wheel(tmp_path)
+
+
+def test_a_cross_build_with_a_fixed_platform_tag_is_one_line_before_any_download(tmp_path):
+    """auditwheel here takes only this machine's tags for --plat: a recipe naming one cannot repair an aarch64
+    wheel, which would be found after the whole build."""
+    import shutil
+
+    kit = tmp_path / "kit"
+    for folder in ("recipes", "patches"):
+        shutil.copytree(KIT / folder, kit / folder)
+    recipe = kit / "recipes" / "tilelang-0.1.14.toml"
+    recipe.write_text(recipe.read_text().replace('platform = "auto"', 'platform = "manylinux_2_35_x86_64"'))
+    with pytest.raises(KitError) as err:
+        make_plan(BuildInput(jobs=1, arch="aarch64", kit=kit))
+    assert str(err.value) == (f"{recipe}: [build] platform = 'manylinux_2_35_x86_64': a build for aarch64 on this "
+                              f"{platform.machine()} machine needs \"auto\"")
+    assert make_plan(BuildInput(jobs=1, kit=kit)).recipe.platform == "manylinux_2_35_x86_64"  # natively it is fine

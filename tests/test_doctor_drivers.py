@@ -84,8 +84,10 @@ def test_doctor_says_which_wheel_fits_the_host(machine, level, says):
 
     report = {"devices": [], "python": "/usr/bin/python3", "machine": machine, "packages": {},
               "nvcc": {"path": "/x/nvcc", "version": "13.2"}}
-    first = assess(report, {}, TABLE, load_arches(KIT / "recipes" / "arches.toml"))[0]
-    assert first.level == level and first.text.startswith(says), first
+    findings = assess(report, {}, TABLE, load_arches(KIT / "recipes" / "arches.toml"))
+    assert findings[0].text.startswith("no NVIDIA GPU")  # the GPU lines first, then the host's wheel
+    line = findings[1]
+    assert line.level == level and line.text.startswith(says), line
 
 
 def test_the_probe_reports_the_machine_of_the_interpreter_it_runs_in():

@@ -17,7 +17,8 @@ from tlkit.base import procs
 from tlkit.base.cacheentry import cached_entry, is_ready
 from tlkit.base.errors import KitError
 from tlkit.base.machine import describe
-from tlkit.verify.config import load_config
+from tlkit.base.paths import KitLayout
+from tlkit.verify.config import VerifyConfig, load_config
 from tlkit.verify.options import matching
 from tlkit.verify.saved_sources import SAME, gpu_sources_match, load_manifest
 from tlkit.verify.variants import Variant, load_variants
@@ -29,6 +30,7 @@ from tlkit.wheel.cross.packages import TargetPackages, download_target, install_
 from tlkit.wheel.cross.sysroot import ensure_sysroot
 from tlkit.wheel.cross.target import target_cuda
 from tlkit.wheel.sources import sha256_file
+from tlkit.wheel.wheelfile import runs_on
 
 COMPILE_ARCH = "sm_121a"  # GB10's own target
 NOT_LAUNCHABLE = "not launchable"  # the subject's status of a kernel refused for exceeding the target's limits
@@ -53,7 +55,7 @@ def add_parser(sub) -> None:
 
 def kit_wheel(dist: Path, version: str, label: str) -> Path:
     """The kit's own aarch64 wheel for the current recipe and series; missing: one line saying how to get one."""
-    wheels = sorted(dist.glob(f"tilelang-{version}+{label}-*_aarch64.whl"))
+    wheels = sorted(w for w in dist.glob(f"tilelang-{version}+{label}-*.whl") if runs_on(w.name, "aarch64"))
     if not wheels:
         raise KitError(f"no aarch64 wheel tilelang-{version}+{label} (the current recipe and series) in {dist}: "
                        "build it with `nox -s build-wheel -- --arch aarch64`, or check the stock wheel with "
@@ -71,7 +73,7 @@ def target_env(wheel: Path, pins: list[str], torch: str, target: TargetPackages,
     return cached_entry(site, "\n".join(reqs), lambda staged: install_target(reqs, target, staged, deps=True), log)
 
 
-def chosen_variants(layout, config, only: str | None) -> list[Variant]:
+def chosen_variants(layout: KitLayout, config: VerifyConfig, only: str | None) -> list[Variant]:
     """--only over the whole variant table, else the configured subset; a name the table lacks is one line."""
     variants = load_variants(layout.variants)
     if only:
@@ -99,7 +101,7 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
     # The wheel, the variants and the saved sources: each missing one is one line before anything is fetched.
     if not args.pypi:
         wheel = args.wheel.resolve() if args.wheel else kit_wheel(plan.dist, plan.recipe.version, plan.label)
-        if not wheel.is_file() or not wheel.name.endswith("_aarch64.whl"):
+        if not wheel.is_file() or not runs_on(wheel.name, arch.name):
             raise KitError(f"{wheel}: not an aarch64 wheel file")
         pins = list(plan.target.runtime)
         subject = wheel.name
@@ -162,7 +164,11 @@ def cmd_verify_aarch64(args: argparse.Namespace) -> int:
             log(f"  import tilelang {step['version']}: {step['seconds']} s under qemu-user")
             continue
         if step["status"] == "ok":
-            verdict, good = f"source {matches[step['variant']]}", matches[step["variant"]] in SAME
+            # A kit wheel carries patch 0001: what x86_64's saved verdict calls not launchable it must refuse.
+            unrefused = not args.pypi and saved_status.get(step["variant"]) == NOT_LAUNCHABLE
+            verdict = f"source {matches[step['variant']]}" + (", but x86_64's kit wheel refuses it" if unrefused
+                                                              else "")
+            good = matches[step["variant"]] in SAME and not unrefused
         else:
             # Refused at compile time by patch 0001 (over sm_121a's shared memory): right where x86_64's saved
             # verdict is "not launchable" too.

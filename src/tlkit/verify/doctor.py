@@ -172,8 +172,6 @@ def assess(report: dict, limits: dict[str, int], drivers: DriverTable | None = N
            arches: Collection[str] = ()) -> list[Finding]:
     """`arches`: the machines the kit builds wheels for (recipes/arches.toml); empty: no wheel line."""
     out: list[Finding] = []
-    if arches:
-        out.append(wheel_arch_finding(report.get("machine"), arches))
     devices = report.get("devices") or []
     if not devices:
         out.append(Finding("note", f"no NVIDIA GPU: {report.get('error') or 'the driver reports 0 devices'}; "
@@ -188,6 +186,8 @@ def assess(report: dict, limits: dict[str, int], drivers: DriverTable | None = N
             out.append(Finding("note", f"{text}; the kit's table says {table:,} B for {base_arch(arch)}"))
         else:
             out.append(Finding("ok", text))
+    if arches:
+        out.append(wheel_arch_finding(report.get("machine"), arches))
     if report.get("driver_cuda"):
         out.append(Finding("ok", f"driver {report.get('driver_version') or '?'}, supports CUDA up to "
                                  f"{report['driver_cuda']}"))

@@ -113,6 +113,10 @@ def make_plans(given: BuildInput, environ: Mapping[str, str] | None = None) -> l
             spec = load_toolchain_spec(layout.toolchains, cuda)
             # The target interpreter is the arch's Debian python3 (docs/aarch64.md); abi3 wheels need only its headers.
             target = resolve_target_packages(arch, TARGET_PYTHON, spec.packages, recipe.runtime_pins, recipe.path)
+            if recipe.platform != "auto":
+                # auditwheel on this machine takes only this machine's tags for --plat; its auto finds the target's.
+                raise KitError(f"{recipe.path}: [build] platform = {recipe.platform!r}: a build for {arch.name} on "
+                               f"this {host_machine()} machine needs \"auto\"")
         # A cross build gets a folder of its own; a native one keeps the folder (and ccache hits) it always had.
         work = base / (f"{recipe.name}-cu{cuda}" + (f"-{arch.name}" if target else ""))
         if any(c.isspace() for c in str(work)):

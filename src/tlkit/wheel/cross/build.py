@@ -42,8 +42,9 @@ class CrossBuild:
         """Where auditwheel finds the wheel's libraries: the target's libc and libstdc++ (sysroot), CUDA and runtime
         wheels; never this machine's, which are another arch's."""
         triplet, root = self.target.arch.triplet, self.layout.sysroot
+        wheels = sorted(p for p in self.layout.site.glob("*/lib") if p.is_dir())  # the runtime wheels' libraries
         return (root / "lib" / triplet, root / "usr" / "lib" / triplet, root / "lib", root / "usr" / "lib",
-                self.layout.cuda / "lib", self.layout.site / "z3" / "lib", self.layout.site / "tvm_ffi" / "lib")
+                self.layout.cuda / "lib", *wheels)
 
     def provenance(self) -> dict:
         """The target and every part of the cross toolchain, for the wheel's provenance record."""
@@ -54,8 +55,7 @@ class CrossBuild:
 
 
 def _sysroot_packages(sysroot: Path) -> list[str]:
-    listing = sysroot / "tlkit-packages.txt"  # written by sysroot.ensure_sysroot: the .deb files unpacked
-    return listing.read_text().split() if listing.is_file() else []
+    return (sysroot / "tlkit-packages.txt").read_text().split()  # sysroot.ensure_sysroot: the .deb files unpacked
 
 
 def prepare_cross_build(target: TargetPackages, host: Toolchain, arches_table: Path, cache: Path, buildenv: Path,
