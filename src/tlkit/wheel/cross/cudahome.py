@@ -56,8 +56,11 @@ def emulated_toolkit(cuda: Path, sysroot: Path, qemu: str, cc: str, cxx: str, de
     _nvcc_copy(cuda / "bin", dest / "bin", "nvcc.target")
     (dest / "bin" / "crt").symlink_to(cuda / "bin" / "crt")
 
-    def under_qemu(binary: Path | str) -> list[str]:
-        return [f'exec "{qemu}" -L "{sysroot}" "{binary}" "$@"']
+    def under_qemu(binary: Path | str, as_itself: bool = False) -> list[str]:
+        """`as_itself`: the target program's argv[0] is this script (qemu -0), and so is a python's
+        sys.executable."""
+        argv0 = ' -0 "$0"' if as_itself else ""
+        return [f'exec "{qemu}" -L "{sysroot}"{argv0} "{binary}" "$@"']
 
     # Found beside the script, not at `dest`: the folder may be made elsewhere and renamed into place.
     _script(dest / "bin" / "nvcc", under_qemu('${0%/*}/nvcc.target'))
@@ -74,5 +77,5 @@ def emulated_toolkit(cuda: Path, sysroot: Path, qemu: str, cc: str, cxx: str, de
     # aarch64 file this machine cannot exec.
     for python in sorted((sysroot / "usr" / "bin").glob("python3.[0-9]*")):
         if python.name.replace("python3.", "").isdigit():
-            _script(dest / "bin" / python.name, [f'exec "{qemu}" -L "{sysroot}" -0 "$0" "{python}" "$@"'])
+            _script(dest / "bin" / python.name, under_qemu(python, as_itself=True))
     return dest
