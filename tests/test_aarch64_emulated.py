@@ -73,7 +73,7 @@ def _check(res: subprocess.CompletedProcess, version: str) -> None:
     kernels = {ln.split("[")[0].strip() for ln in compiled}
     assert kernels == {"act_quant", "fp4_quant", "fp8_gemm", "fp4_gemm", "sparse_attn", "hc_split_sinkhorn"}
     assert all(ln.endswith(("source identical", "source identical up to workspace names"))
-               or ": not launchable (as x86_64): SharedMemoryLimitError: " in ln for ln in compiled), compiled
+               or ", not launchable (as x86_64): SharedMemoryLimitError: " in ln for ln in compiled), compiled
     assert len(compiled) == 7 and res.stdout.rstrip().splitlines()[-1].startswith("verify-aarch64: ok (7 of 7 as "
                                                                                    "x86_64: ")
 
