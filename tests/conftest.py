@@ -23,6 +23,7 @@ import pytest
 from tlkit.base.paths import cache_root
 from tlkit.base.procs import descendants
 from tlkit.verify.venv import create_venv
+from tlkit.wheel.recipe import load_recipe
 from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 # A shell that runs the suite in the background (`.ci/run &`, nohup, a non-interactive shell's job) starts it with
@@ -187,8 +188,27 @@ def cmdline(pid: int) -> bytes:
 
 def git(cwd: Path, *args: str) -> str:
     res = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "protocol.file.allow=always",
-                          *args], cwd=cwd, capture_output=True, text=True, check=True)
+                          *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=60)
     return res.stdout.strip()
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    """A local 'tilelang' repository with a 'tvm' submodule at 3rdparty/tvm: (repo, its commit, tvm's)."""
+    tvm = tmp_path / "tvm"
+    tvm.mkdir()
+    git(tvm, "init", "-q", "-b", "main")
+    (tvm / "tvm.txt").write_text("tvm fork\n")
+    git(tvm, "add", ".")
+    git(tvm, "commit", "-qm", "tvm")
+    repo = tmp_path / "tilelang"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "VERSION").write_text("0.1.14\n")
+    git(repo, "add", ".")
+    git(repo, "submodule", "-q", "add", str(tvm), "3rdparty/tvm")
+    git(repo, "commit", "-qm", "tilelang")
+    return repo, git(repo, "rev-parse", "HEAD"), git(tvm, "rev-parse", "HEAD")
 
 
 # The kit wheel in dist/, in a venv made from nothing with torch, and the PyPI nvcc: for the slow tests.
@@ -216,7 +236,8 @@ def venv(wheel) -> Path:
 
 @pytest.fixture(scope="session")
 def cuda_env() -> dict[str, str]:
-    tc = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", "13.2"), cache_root())
+    default = load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml").cuda_default  # what the wheel was built with
+    tc = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", default), cache_root())
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}
     env.update(CUDA_HOME=str(tc.root), PATH=f"{tc.root / 'bin'}:{env['PATH']}", PYTHONPATH=str(KIT / "verify"))
     return env

@@ -16,6 +16,7 @@ from tlkit.base.errors import KitError
 from tlkit.wheel.cross.arch import resolve_arch
 from tlkit.wheel.cross.compiler import ensure_cross_compiler
 from tlkit.wheel.pipeline import BuildInput, make_plan
+from tlkit.wheel.toolchain import load_toolchain_spec
 
 KIT = Path(__file__).resolve().parents[1]
 ARCHES = KIT / "recipes" / "arches.toml"
@@ -24,7 +25,7 @@ ARCHES = KIT / "recipes" / "arches.toml"
 def test_default_arch_is_this_machine_and_keeps_the_native_folder():
     plan = make_plan(BuildInput(jobs=1))
     assert plan.arch.name == platform.machine() and not plan.cross and plan.target is None
-    assert plan.work.name == "tilelang-0.1.14-cu13.2"
+    assert plan.work.name == f"tilelang-0.1.14-cu{plan.recipe.cuda_default}"
 
 
 def test_aarch64_plan_names_the_target_toolkit_pins_tag_and_label():
@@ -33,10 +34,11 @@ def test_aarch64_plan_names_the_target_toolkit_pins_tag_and_label():
     assert plan.cross and plan.arch.triplet == "aarch64-linux-gnu" and plan.arch.debian == "arm64"
     assert plan.arch.wheel_platform == "linux_aarch64"
     assert plan.label == native.label  # the platform tag, not the label, tells the two wheels apart
-    assert plan.work.name == "tilelang-0.1.14-cu13.2-aarch64"
-    assert plan.target.toolkit == (
-        "nvidia-cuda-cccl==13.2.86", "nvidia-cuda-crt==13.2.86", "nvidia-cuda-nvcc==13.2.86",
-        "nvidia-cuda-nvrtc==13.2.86", "nvidia-cuda-runtime==13.2.86", "nvidia-nvvm==13.2.86")
+    default = plan.recipe.cuda_default
+    assert plan.work.name == f"tilelang-0.1.14-cu{default}-aarch64"
+    # the default row's own pins, each resolved for aarch64 by pip (the same names and versions)
+    row = load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", default).packages
+    assert plan.target.toolkit == tuple(f"{name}=={version}" for name, version in sorted(row.items()))
     assert plan.target.runtime == ("apache-tvm-ffi==0.1.12", "z3-solver==4.15.4.0")
     platforms = plan.arch.pip_platforms()
     assert platforms[0] == "manylinux_2_36_aarch64" and platforms[-1] == "manylinux2014_aarch64"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tlkit.base.errors import KitError
 from tlkit.verify.options import GpuInput, Sm120Input, resolve_gpu, resolve_sm120
 from tlkit.wheel.pipeline import BuildInput, make_plan
 
@@ -79,3 +80,41 @@ def test_a_verify_bound_is_the_command_lines_else_the_table_of_the_kit_the_envir
     gpu = resolve_gpu(GpuInput(pypi="0.1.14", bound=20.0, launch_bound=2.0, target="cuda"), env)
     assert (gpu.common.bound, gpu.launch_bound, gpu.target) == (20.0, 2.0, "cuda")
     assert not (tmp_path / "cache").exists(), "resolving makes nothing"
+
+
+def test_compare_is_the_subjects_own_version_unless_it_names_one(tmp_path):
+    """--compare: the stock wheel of the subject's version; --compare 0.1.14: that release's, with its pins from
+    verify.toml, whatever the subject is (0.1.15 against 0.1.14, issue 28)."""
+    env = {"TLKIT_ROOT": str(KIT), "TLKIT_CACHE_DIR": str(tmp_path / "cache")}
+    assert resolve_sm120(Sm120Input(pypi="0.1.15"), env).common.compare is None
+    same = resolve_sm120(Sm120Input(pypi="0.1.15", compare=""), env).common.compare
+    assert same is not None and same.base_version == "0.1.15" and "tilelang==0.1.15" in same.requirements
+    older = resolve_sm120(Sm120Input(pypi="0.1.15", compare="0.1.14"), env).common.compare
+    assert older is not None and older.base_version == "0.1.14"
+    assert {"tilelang==0.1.14", "apache-tvm-ffi==0.1.12", "z3-solver==4.15.4.0"} <= set(older.requirements)
+    gpu = resolve_gpu(GpuInput(pypi="0.1.15", compare="0.1.14"), env).common.compare
+    assert gpu is not None and gpu.base_version == "0.1.14"
+    assert not (tmp_path / "cache").exists(), "resolving makes nothing"
+
+
+def test_a_compare_that_cannot_run_is_one_line_before_any_venv(tmp_path):
+    env = {**os.environ, "TLKIT_ROOT": str(KIT), "TLKIT_CACHE_DIR": str(tmp_path / "cache")}
+    res = subprocess.run([sys.executable, "-m", "tlkit", "verify-sm120", "--pypi", "0.1.15", "--compare", "0.1.9",
+                          "--reports", str(tmp_path / "reports")], env=env, capture_output=True, text=True, timeout=120)
+    assert (res.returncode, res.stderr.splitlines()) == (2, [
+        "tlkit: error: --compare 0.1.9: no known-good runtime pins for stock tilelang 0.1.9 in verify/verify.toml "
+        "[stock_pins]; known: 0.1.8, 0.1.10, 0.1.14, 0.1.15"])
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "reports").exists()
+    for given, error in [(Sm120Input(pypi="0.1.15", compare="banana"), "--compare banana: not a TileLang release "
+                                                                        "(e.g. 0.1.14)"),
+                         (Sm120Input(pypi="0.1.15", compare="0.1.15"), "--compare 0.1.15: the subject is that release "
+                                                                        "already (--pypi 0.1.15)")]:
+        with pytest.raises(KitError) as info:
+            resolve_sm120(given, env)
+        assert str(info.value) == error
+    with pytest.raises(KitError, match=r"^--compare and --compare-site name the other side twice: give one$"):
+        resolve_gpu(GpuInput(sites=(tmp_path,), compare_sites=(tmp_path,), compare=""), env)
+    # verify-gpu resolves its options only where a GPU is found; the same resolution, called here
+    with pytest.raises(KitError, match=r"^--compare with --site: name the stock version \(--compare VERSION\) or "
+                                       r"give --compare-site$"):
+        resolve_gpu(GpuInput(sites=(tmp_path,), compare=""), env)

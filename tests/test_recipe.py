@@ -28,7 +28,7 @@ def _upstreams(text: str, line: str) -> str:
 
 def test_shipped_recipe_loads():
     r = load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml")
-    assert (r.source.package, r.version, r.cuda_default) == ("tilelang", "0.1.14", "13.2")
+    assert (r.source.package, r.version, r.cuda_default) == ("tilelang", "0.1.14", "13.5")
     assert r.runtime_pins["apache-tvm-ffi"] == "==0.1.12"
     assert r.local_label("13.2", "ab" * 32) == "tlkit.cu132.pabababab"
     for cuda in r.cuda_supported:
@@ -43,7 +43,7 @@ def test_shipped_recipe_loads():
         (lambda s: s.replace('kind = "sdist"', 'kind = "svn"'), "source.kind", "'sdist' or 'git'"),
         (lambda s: s.replace('version = "0.1.14"', 'version = "zero.one"'), "source.version", "PEP 440"),
         (lambda s: s.replace('package = "tilelang"\n', ""), "source.package", "missing"),
-        (lambda s: s.replace('default = "13.2"', 'default = "12.8"'), "cuda.default", "not in supported"),
+        (lambda s: s.replace('default = "13.5"', 'default = "12.8"'), "cuda.default", "not in supported"),
         (lambda s: s.replace('source_date_epoch = 1767225600', 'source_date_epoch = "now"'),
          "build.source_date_epoch", "must be int"),
         (lambda s: s.replace('source_date_epoch = 1767225600', 'source_date_epoch = 5'),

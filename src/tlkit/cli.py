@@ -49,7 +49,8 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, help="parallel compiles (default: number of cores)")
     p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
     p.add_argument("--fresh-venv", action="store_true", help="recreate the venv even if one matches")
-    p.add_argument("--compare", action="store_true", help="also run the stock PyPI wheel of the same version")
+    p.add_argument("--compare", nargs="?", const="", metavar="VERSION",
+                   help="also run the stock PyPI wheel of VERSION (default: the subject's own version) and compare")
 
 
 def _sm120_args(p: argparse.ArgumentParser) -> None:
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_patches_check)
     p = sub.add_parser("patches-export", help="write a git tree's commits above 'upstream' as the recipe's series "
                                               "(one folder per upstream) and list them in the recipe")
-    p.add_argument("tree", type=Path, help="the git tree: the prepared source (build/<recipe>-cu<NNN>/src) or a copy")
+    p.add_argument("tree", type=Path, help="the git tree: the prepared source (build/<recipe>-cu<X.Y>/src) or a copy")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, help="recipe name in recipes/ or path to a .toml")
     p.set_defaults(func=cmd_patches_export)
     from tlkit.diagnose.command import add_diagnose_parser

@@ -29,7 +29,6 @@ from tlkit.verify.options import (
     Sm120Options,
     resolve_gpu,
     resolve_sm120,
-    stock_install,
 )
 from tlkit.verify.probe import cuda_devices
 from tlkit.verify.saved_sources import compare_sources, load_manifest, matches_table, save_sources
@@ -150,8 +149,7 @@ def verify_with(opts: Sm120Options, cuda: str, cuobjdump: Path) -> tuple[Sm120Re
         write_text(c.reports / f"sources{suffix}.txt", table)
         failed = failed or not all(m.ok for m in matches)
     if c.compare:
-        stock = run_sm120(opts, stock_install(c.config, opts.install.base_version, "--compare"), tool_env, cuobjdump,
-                          cuda)
+        stock = run_sm120(opts, c.compare, tool_env, cuobjdump, cuda)
         print()
         print(report.terminal_table(stock.info, stock.verdicts))
         print()
@@ -224,7 +222,7 @@ def make_subject(opts: GpuOptions, stock: bool, log=print) -> Subject:
         paths = tuple(map(str, sites))
         version = _version_in(opts.python, {**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
         return Subject(opts.python, f"tilelang {version}" + (" (stock)" if stock else ""), paths)
-    install = stock_install(c.config, opts.install.base_version, "--compare") if stock else opts.install
+    install = c.compare if stock else opts.install
     env = create_venv(c.layout.verify_work("verify-gpu") / "venvs" / install.slot,
                       [*install.requirements, c.config.torch], c.fresh_venv, log)
     return Subject(env.python, env.label + (" (stock)" if stock else ""), ())
@@ -284,7 +282,7 @@ def verify_gpu(given: GpuInput) -> int:
     print()
     print(gpu_report.terminal_table(info, runs))
     failed = not all(r.status in gpu_report.PASSING for r in runs)
-    if opts.common.compare or opts.compare_sites:
+    if opts.common.compare is not None or opts.compare_sites:
         stock = make_subject(opts, stock=True)
         stock_info, stock_runs = run_subject(opts, stock, "stock", tool_env, device)
         print()

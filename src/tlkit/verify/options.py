@@ -49,7 +49,7 @@ class VerifyInput:
     jobs: int | None = None
     reports: Path | None = None
     fresh_venv: bool = False
-    compare: bool = False
+    compare: str | None = None  # a version; "": the subject's own
     cuda: str | None = None
     bound: float | None = None
 
@@ -89,7 +89,7 @@ class Common:
     jobs: int
     reports: Path
     fresh_venv: bool
-    compare: bool
+    compare: Install | None  # --compare: the stock PyPI wheel to run beside the subject
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,21 @@ def stock_install(config: VerifyConfig, version: str, why: str) -> Install:
         raise KitError(f"{why}: no known-good runtime pins for stock tilelang {version} in verify/verify.toml "
                        f"[stock_pins]; known: {', '.join(config.stock_pins)}")
     return Install(f"pypi-{version}", (f"tilelang=={version}", *pins), version)
+
+
+def compare_install(given: VerifyInput, config: VerifyConfig, subject: Install | None) -> Install | None:
+    """--compare [VERSION]: the stock PyPI wheel of VERSION, else of the subject's own version; its pins checked
+    here, not after the subject's matrix has run."""
+    if given.compare is None:
+        return None
+    version = given.compare or (subject.base_version if subject else "")
+    if not version:
+        raise KitError("--compare with --site: name the stock version (--compare VERSION) or give --compare-site")
+    if not re.fullmatch(r"\d+(\.\d+)+", version):
+        raise KitError(f"--compare {version}: not a TileLang release (e.g. 0.1.14)")
+    if given.pypi == version and given.compare:
+        raise KitError(f"--compare {version}: the subject is that release already (--pypi {version})")
+    return stock_install(config, version, f"--compare {version}")
 
 
 def subject_install(given: VerifyInput, config: VerifyConfig, layout: KitLayout) -> Install:
@@ -192,7 +207,7 @@ def job_count(given: int | None) -> int:
 
 
 def _common(given: VerifyInput, layout: KitLayout, cache: Path, config: VerifyConfig, bound: float,
-            cuda: str | None = None) -> Common:
+            subject: Install | None, cuda: str | None = None) -> Common:
     kernels = (given.kernels or layout.kernels).resolve()
     if not kernels.is_file():
         raise KitError(f"--kernels {kernels}: no such file")
@@ -204,7 +219,7 @@ def _common(given: VerifyInput, layout: KitLayout, cache: Path, config: VerifyCo
                   cuda or given.cuda or load_recipe(layout.default_recipe).cuda_default,
                   seconds("--bound", given.bound, bound),
                   job_count(given.jobs), given.reports or layout.reports, given.fresh_venv,
-                  given.compare)
+                  compare_install(given, config, subject))
 
 
 def _kit_and_cache(environ: Mapping[str, str] | None) -> tuple[KitLayout, Path]:
@@ -222,13 +237,14 @@ def resolve_sm120(given: Sm120Input, environ: Mapping[str, str] | None = None) -
                                load_recipe(layout.default_recipe).cuda_default)
     if given.save_sources and len(toolkits) > 1:
         raise KitError(f"--save-sources keeps one set of sources: give one toolkit, not --cuda {given.cuda}")
-    common = _common(given, layout, cache, config, config.bound_seconds, toolkits[0])
+    install = subject_install(given, config, layout)
+    common = _common(given, layout, cache, config, config.bound_seconds, install, toolkits[0])
     targets = tuple(given.targets.split(",")) if given.targets else config.targets
     unknown = [t for t in targets if t not in config.known_targets]
     if unknown:
         raise KitError(f"--targets {unknown[0]}: not a CUDA architecture this kit compiles for "
                        f"(known, {layout.verify_toml}: {', '.join(config.known_targets)})")
-    return Sm120Options(common, subject_install(given, config, layout), toolkits, targets, given.save_sources,
+    return Sm120Options(common, install, toolkits, targets, given.save_sources,
                         given.expect_sources, given.command)
 
 
@@ -237,12 +253,14 @@ def resolve_gpu(given: GpuInput, environ: Mapping[str, str] | None = None) -> Gp
     and the default recipe; every one checked here, before a venv is made."""
     if given.compare_sites and not given.sites:
         raise KitError("--compare-site goes with --site (use --compare for the stock PyPI wheel in a venv)")
+    if given.compare_sites and given.compare is not None:
+        raise KitError("--compare and --compare-site name the other side twice: give one")
     layout, cache = _kit_and_cache(environ)
     config = load_config(layout.verify_toml)
     gpu = load_gpu_config(layout.gpu_toml)
-    common = _common(given, layout, cache, config, gpu.compile_seconds)
     sites = tuple(s.resolve() for s in given.sites)
     install = None if sites else subject_install(given, config, layout)
+    common = _common(given, layout, cache, config, gpu.compile_seconds, install)
     python = Path(shutil.which(str(given.python)) or given.python) if given.python else Path(sys.executable)
     target = given.target if given.target is not None else "auto"  # TileLang's own: the GPU present
     return GpuOptions(common, gpu, install, sites, tuple(s.resolve() for s in given.compare_sites),

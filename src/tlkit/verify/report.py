@@ -144,17 +144,27 @@ def same_source(kit: Verdict, stock: Verdict) -> str:
 
 
 def compare_table(kit_label: str, stock_label: str, kit: list[Verdict], stock: list[Verdict]) -> str:
-    """Side by side: outcome, seconds and their ratio, and whether the generated CUDA source is identical."""
+    """Side by side (this: the subject; other: --compare's wheel): outcome, seconds and their ratio, registers,
+    local memory (spills) and counted shared memory (one value where both agree), and whether the generated
+    CUDA source is identical."""
     theirs = {(v.variant, v.target): v for v in stock}
-    rows = [("variant", "target", "kit", "stock", "kit s", "stock s", "ratio", "same source")]
+    rows = [("variant", "target", "this", "other", "this s", "other s", "ratio", "regs", "local B", "shared B",
+             "same source")]
     for v in kit:
         s = theirs.get((v.variant, v.target))
         if s is None:
             continue
         ratio = f"{v.seconds / s.seconds:.2f}" if s.seconds > 0 else "-"
-        same = same_source(v, s)
-        rows.append((v.variant, v.target, v.status, s.status, f"{v.seconds:.1f}", f"{s.seconds:.1f}", ratio, same))
-    return "\n".join([f"kit: {kit_label}   stock: {stock_label}", *align(rows)])
+        rows.append((v.variant, v.target, v.status, s.status, f"{v.seconds:.1f}", f"{s.seconds:.1f}", ratio,
+                     _pair(v.regs, s.regs), _pair(v.local, s.local), _pair(v.smem_counted, s.smem_counted, "{:,}"),
+                     same_source(v, s)))
+    return "\n".join([f"this: {kit_label}   other: {stock_label}", *align(rows)])
+
+
+def _pair(this: int | None, other: int | None, form: str = "{}") -> str:
+    """One value where both agree, else this/other; '-' for a value not known."""
+    a, b = ("-" if x is None else form.format(x) for x in (this, other))
+    return a if a == b else f"{a}/{b}"
 
 
 def toolkit_table(results: list[tuple[str, list[Verdict]]]) -> str:

@@ -27,7 +27,7 @@ _SERIES = re.compile(r"^series\s*=\s*\[[^\]]*\]", re.M)
 def _check_tree(tree: Path) -> int:
     """The number of commits to export; a tree that cannot be exported as it is fails here, in one line."""
     if not (tree / ".git").exists():
-        raise PatchError(f"{tree}: not a git tree (export from the prepared source, e.g. build/<recipe>-cu132/src)")
+        raise PatchError(f"{tree}: not a git tree (export from the prepared source, build/<recipe>-cu<X.Y>/src)")
     if git(tree, "rev-parse", "--verify", "--quiet", f"{BASELINE}^{{commit}}", check=False).returncode != 0:
         raise PatchError(f"{tree}: has no '{BASELINE}' branch (the unpatched source the series applies to)")
     if git(tree, "merge-base", "--is-ancestor", BASELINE, "HEAD", check=False).returncode != 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,12 @@ from tlkit.base.errors import KitError
 from tlkit.base.locks import exclusive
 from tlkit.base.paths import DEFAULT_RECIPE, KitLayout, cache_root, kit_root, private_tmp
 from tlkit.base.redact import redact
+from tlkit.base.texttable import align
 from tlkit.wheel.build import build_environment, default_jobs, run_build
 from tlkit.wheel.buildenv import ensure_buildenv
 from tlkit.wheel.compilecache import (
     REMOTE_ENV,
+    CacheStats,
     CompileCache,
     check_remote_url,
     find_ccache,
@@ -195,7 +198,7 @@ def build_wheel(given: BuildInput, log=print) -> Path:
     """The wheel of one toolkit (see build_wheels for a matrix)."""
     plan = make_plan(given)
     find_compilers(plan, log)
-    return _build_locked(plan, log)
+    return _build_locked(plan, log).wheel
 
 
 def find_compilers(plan: Plan, log) -> None:
@@ -218,15 +221,31 @@ def build_wheels(given: BuildInput, log=print) -> list[Path]:
         log(f"matrix: {len(plans)} wheels, CUDA {', '.join(p.cuda for p in plans)}")
         for plan in plans:
             toolchain_for(plan, log)
-    wheels = []
+    built, rows = [], [("CUDA", "wheel", "seconds", "compiles from the cache", "MB", "sha256")]
     for i, plan in enumerate(plans, 1):
         if len(plans) > 1:
             log(f"matrix: wheel {i} of {len(plans)}: CUDA {plan.cuda}")
-        wheels.append(_build_locked(plan, log))
-    return wheels
+        start = time.monotonic()
+        one = _build_locked(plan, log)
+        built.append(one.wheel)
+        rows.append((plan.cuda, plan.label, f"{time.monotonic() - start:.0f}",
+                     f"{one.stats.hits} of {one.stats.compiles}" if one.stats else "-",
+                     f"{one.wheel.stat().st_size / 1e6:.1f}", one.sha256[:16]))
+    if len(plans) > 1:
+        log("matrix: per wheel, from its recipe line to its wheel in dist/ (toolchains installed before the first)")
+        for line in align(rows):
+            log(f"matrix: {line}")
+    return built
 
 
-def _build_locked(plan: Plan, log) -> Path:
+@dataclass(frozen=True)
+class Built:
+    wheel: Path
+    sha256: str
+    stats: CacheStats | None  # None: the build venv has no ccache
+
+
+def _build_locked(plan: Plan, log) -> Built:
     # Keyed by the folder's path, in this user's temporary folder: whatever cache a build uses, and a build that
     # fails before making anything leaves no build folder behind.
     key = hashlib.sha256(str(plan.work).encode()).hexdigest()[:16]
@@ -240,7 +259,7 @@ def _build_locked(plan: Plan, log) -> Path:
             raise KitError(f"{exc.filename}: {exc.strerror}") from exc
 
 
-def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Path:
+def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Built:
     recipe = plan.recipe
     log(f"recipe: {recipe.path} ({recipe.source.digest}), CUDA {plan.cuda}, "
         f"{len(plan.series.patches)} patch(es), label +{plan.label}, {plan.jobs} job(s)")
@@ -281,6 +300,7 @@ def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Path:
                                    provenance=provenance(recipe, plan.series, toolchain, plan.label,
                                                          cross.provenance() if cross else None))
     finally:
+        stats = None
         if compile_cache is not None:
             compile_cache.stop_helpers()
             stats = compile_cache.stats()
@@ -288,6 +308,6 @@ def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Path:
             if stats.remote_errors:
                 log(f"warning: {stats.remote_errors} compile(s) could not reach the remote cache "
                     f"{redact(compile_cache.remote or '')}; they were built and cached locally")
-    size = final.stat().st_size / 1e6
-    log(f"wheel: {final} ({size:.1f} MB, sha256 {sha256_file(final)})")
-    return final
+    size, digest = final.stat().st_size / 1e6, sha256_file(final)
+    log(f"wheel: {final} ({size:.1f} MB, sha256 {digest})")
+    return Built(final, digest, stats)

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tarfile
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,46 @@ def _git(args: list[str], cwd: Path, what: str) -> str:
     return res.stdout
 
 
+def _local_clone(url: str) -> Path | None:
+    """The repository on this machine that `url` names (an absolute path, or a file: URL: %-escapes decoded,
+    host empty or localhost), else None; a file: URL that names no folder is an error, not a reason to go to
+    the network for the submodules."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise FetchError(f"url = {url!r}: a file: URL names a folder on this machine (file:///path)")
+        path = Path(urllib.parse.unquote(parts.path))
+        if not path.is_dir():
+            raise FetchError(f"url = {url!r}: no such folder {path}")
+        return path
+    path = Path(url)
+    return path if not parts.scheme and path.is_absolute() and path.is_dir() else None
+
+
+def _update_submodules(tree: Path, clone: Path | None) -> None:
+    """Check out the submodules of `tree` at the commits it pins, recursively. From a local clone, each submodule
+    the clone has checked out is taken from there: .gitmodules names GitHub, which may be unreachable (the reason
+    for a local clone), and is not the clone the recipe names. The others come from their .gitmodules URL."""
+    if clone is None:
+        _git(["submodule", "update", "--init", "--recursive", "-q"], tree, "submodule update")
+        return
+    if not (tree / ".gitmodules").is_file():
+        return
+    _git(["submodule", "--quiet", "init"], tree, "submodule init")
+    paths = {}
+    for line in _git(["config", "--file", ".gitmodules", "--list"], tree, "reading .gitmodules").splitlines():
+        key, _, path = line.partition("=")
+        if key.startswith("submodule.") and key.endswith(".path"):
+            name = key[len("submodule."):-len(".path")]
+            paths[path] = clone / path if (clone / path / ".git").exists() else None
+            if paths[path] is not None:
+                _git(["config", f"submodule.{name}.url", str(clone / path)], tree, f"taking {path} from the clone")
+    _git(["submodule", "--quiet", "update"], tree, "submodule update")
+    for path, mine in paths.items():
+        if (tree / path / ".git").exists():
+            _update_submodules(tree / path, mine)
+
+
 def fetch_git(source: GitSource, cache: Path, log=print) -> Path:
     """Check out `commit` with its submodules; refuse a TVM pin that differs from the recipe's."""
     entry = cache / "sources" / "git" / source.commit
@@ -107,17 +148,17 @@ def fetch_git(source: GitSource, cache: Path, log=print) -> Path:
             raise FetchError(f"commit {source.commit} is not in {source.url}") from None
         gitlink = _git(["ls-tree", "HEAD", source.tvm_path], tree, "reading the TVM pin").split()
         if len(gitlink) < 3 or gitlink[0] != "160000":
-            raise FetchError(f"{source.url}@{source.commit[:12]} has no submodule at {source.tvm_path}")
+            raise FetchError(f"{source.url} @ {source.commit[:12]} has no submodule at {source.tvm_path}")
         if gitlink[2] != source.tvm_commit:
-            raise FetchError(f"{source.url}@{source.commit[:12]} pins {source.tvm_path} at {gitlink[2]}, "
+            raise FetchError(f"{source.url} @ {source.commit[:12]} pins {source.tvm_path} at {gitlink[2]}, "
                              f"the recipe expects tvm_commit {source.tvm_commit}")
-        _git(["submodule", "update", "--init", "--recursive", "-q"], tree, "submodule update")
+        _update_submodules(tree, _local_clone(source.url))
         head = _git(["rev-parse", "HEAD"], tree / source.tvm_path, "reading the TVM checkout").strip()
         if head != source.tvm_commit:
             raise FetchError(f"{source.tvm_path} checked out {head}, expected {source.tvm_commit}")
         version_file = tree / "VERSION"
         if version_file.is_file() and version_file.read_text().strip() != source.version:
-            raise FetchError(f"{source.url}@{source.commit[:12]}: VERSION says "
+            raise FetchError(f"{source.url} @ {source.commit[:12]}: VERSION says "
                              f"{version_file.read_text().strip()!r}, the recipe says {source.version!r}")
         for git_meta in sorted(tree.rglob(".git"), key=lambda p: len(p.parts), reverse=True):
             shutil.rmtree(git_meta) if git_meta.is_dir() else git_meta.unlink()
