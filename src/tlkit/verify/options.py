@@ -5,6 +5,7 @@ tiers read."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -207,7 +208,8 @@ def job_count(given: int | None) -> int:
 
 
 def _common(given: VerifyInput, layout: KitLayout, cache: Path, config: VerifyConfig, bound: float,
-            subject: Install | None, cuda: str | None = None) -> Common:
+            cuda: str | None = None) -> Common:
+    """What both commands resolve alike, --compare left unresolved (it needs the subject: _with_compare)."""
     kernels = (given.kernels or layout.kernels).resolve()
     if not kernels.is_file():
         raise KitError(f"--kernels {kernels}: no such file")
@@ -218,8 +220,11 @@ def _common(given: VerifyInput, layout: KitLayout, cache: Path, config: VerifyCo
     return Common(layout, cache, config, select_variants(given, layout), kernels,
                   cuda or given.cuda or load_recipe(layout.default_recipe).cuda_default,
                   seconds("--bound", given.bound, bound),
-                  job_count(given.jobs), given.reports or layout.reports, given.fresh_venv,
-                  compare_install(given, config, subject))
+                  job_count(given.jobs), given.reports or layout.reports, given.fresh_venv, None)
+
+
+def _with_compare(common: Common, given: VerifyInput, subject: Install | None) -> Common:
+    return dataclasses.replace(common, compare=compare_install(given, common.config, subject))
 
 
 def _kit_and_cache(environ: Mapping[str, str] | None) -> tuple[KitLayout, Path]:
@@ -237,14 +242,14 @@ def resolve_sm120(given: Sm120Input, environ: Mapping[str, str] | None = None) -
                                load_recipe(layout.default_recipe).cuda_default)
     if given.save_sources and len(toolkits) > 1:
         raise KitError(f"--save-sources keeps one set of sources: give one toolkit, not --cuda {given.cuda}")
-    install = subject_install(given, config, layout)
-    common = _common(given, layout, cache, config, config.bound_seconds, install, toolkits[0])
+    common = _common(given, layout, cache, config, config.bound_seconds, toolkits[0])
     targets = tuple(given.targets.split(",")) if given.targets else config.targets
     unknown = [t for t in targets if t not in config.known_targets]
     if unknown:
         raise KitError(f"--targets {unknown[0]}: not a CUDA architecture this kit compiles for "
                        f"(known, {layout.verify_toml}: {', '.join(config.known_targets)})")
-    return Sm120Options(common, install, toolkits, targets, given.save_sources,
+    install = subject_install(given, config, layout)
+    return Sm120Options(_with_compare(common, given, install), install, toolkits, targets, given.save_sources,
                         given.expect_sources, given.command)
 
 
@@ -258,9 +263,10 @@ def resolve_gpu(given: GpuInput, environ: Mapping[str, str] | None = None) -> Gp
     layout, cache = _kit_and_cache(environ)
     config = load_config(layout.verify_toml)
     gpu = load_gpu_config(layout.gpu_toml)
+    common = _common(given, layout, cache, config, gpu.compile_seconds)
     sites = tuple(s.resolve() for s in given.sites)
     install = None if sites else subject_install(given, config, layout)
-    common = _common(given, layout, cache, config, gpu.compile_seconds, install)
+    common = _with_compare(common, given, install)
     python = Path(shutil.which(str(given.python)) or given.python) if given.python else Path(sys.executable)
     target = given.target if given.target is not None else "auto"  # TileLang's own: the GPU present
     return GpuOptions(common, gpu, install, sites, tuple(s.resolve() for s in given.compare_sites),
