@@ -192,15 +192,24 @@ def git(cwd: Path, *args: str) -> str:
     return res.stdout.strip()
 
 
+def commit_file(repo: Path, name: str, text: str, message: str) -> str:
+    """`name` in `repo` written with `text` and committed, the repository made first where there is none (a
+    submodule's checkout is one); the new commit."""
+    if not (repo / ".git").exists():
+        repo.mkdir(parents=True, exist_ok=True)
+        git(repo, "init", "-q", "-b", "main")
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (repo / name).write_text(text)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
 @pytest.fixture
 def upstream(tmp_path):
     """A local 'tilelang' repository with a 'tvm' submodule at 3rdparty/tvm: (repo, its commit, tvm's)."""
+    tvm_commit = commit_file(tmp_path / "tvm", "tvm.txt", "tvm fork\n", "tvm")
     tvm = tmp_path / "tvm"
-    tvm.mkdir()
-    git(tvm, "init", "-q", "-b", "main")
-    (tvm / "tvm.txt").write_text("tvm fork\n")
-    git(tvm, "add", ".")
-    git(tvm, "commit", "-qm", "tvm")
     repo = tmp_path / "tilelang"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
@@ -208,7 +217,7 @@ def upstream(tmp_path):
     git(repo, "add", ".")
     git(repo, "submodule", "-q", "add", str(tvm), "3rdparty/tvm")
     git(repo, "commit", "-qm", "tilelang")
-    return repo, git(repo, "rev-parse", "HEAD"), git(tvm, "rev-parse", "HEAD")
+    return repo, git(repo, "rev-parse", "HEAD"), tvm_commit
 
 
 # The kit wheel in dist/, in a venv made from nothing with torch, and the PyPI nvcc: for the slow tests.

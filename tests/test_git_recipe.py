@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import KIT, git
+from conftest import KIT, commit_file, git
 
 from tlkit.wheel.recipe import load_recipe
 
@@ -29,11 +29,7 @@ def clone(upstream, tmp_path) -> Path:
     each .gitmodules names a GitHub URL. The tagged TVM commit exists only in the clone's own 3rdparty/tvm."""
     repo, _, _ = upstream
     ffi = tmp_path / "tvm-ffi"
-    ffi.mkdir()
-    git(ffi, "init", "-q", "-b", "main")
-    (ffi / "ffi.txt").write_text("tvm-ffi\n")
-    git(ffi, "add", ".")
-    git(ffi, "commit", "-qm", "tvm-ffi")
+    commit_file(ffi, "ffi.txt", "tvm-ffi\n", "tvm-ffi")
     tvm = repo / "3rdparty" / "tvm"
     (tvm / "src").mkdir()
     (tvm / "src" / "simplify.cc").write_text(SIMPLIFY_CC)
@@ -145,20 +141,13 @@ def test_the_clone_s_own_submodule_checkout_does_not_change_what_is_built(kit, c
 def moved_submodule(clone: Path) -> tuple[str, str, str]:
     """tvm_commit read from the clone's checked-out submodule (not from the tag) after it moved on."""
     commit, pinned = pins(clone)
-    tvm = clone / "3rdparty" / "tvm"
-    (tvm / "src" / "later.cc").write_text("int later;\n")
-    git(tvm, "add", ".")
-    git(tvm, "commit", "-qm", "tvm: later work")
-    return commit, git(tvm, "rev-parse", "HEAD"), pinned
+    return commit, commit_file(clone / "3rdparty" / "tvm", "src/later.cc", "int later;\n", "tvm: later work"), pinned
 
 
 def moved_tag(clone: Path) -> tuple[str, str, str]:
     """The tag moved to a commit that pins another TVM; commit re-read from it, tvm_commit kept from before."""
     _, old_tvm = pins(clone)
-    tvm = clone / "3rdparty" / "tvm"
-    (tvm / "src" / "fix.cc").write_text("int fix;\n")
-    git(tvm, "add", ".")
-    git(tvm, "commit", "-qm", "tvm: a fix")
+    commit_file(clone / "3rdparty" / "tvm", "src/fix.cc", "int fix;\n", "tvm: a fix")
     git(clone, "commit", "-qam", "bump tvm")
     git(clone, "tag", "-f", "-a", TAG, "-m", "TileLang 0.1.15, again")
     commit, pinned = pins(clone)
