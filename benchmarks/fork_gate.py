@@ -1,0 +1,89 @@
+"""Cost of patch 0020's fork gate (run by hand; prints the machine and medians).
+
+Two wheels' Pythons (with and without the patch), alternating, --repeat fresh processes each:
+1. Z3 query cost: microseconds per `Analyzer.can_prove` of a nonlinear fact (each one a Z3 check inside one
+   NoForkSection).
+2. fork() while a second thread runs Z3 queries without pause: how long os.fork() takes in the parent
+   (with the gate it waits for the query in flight), median and 90th percentile over --forks forks.
+
+    python benchmarks/fork_gate.py --with PATCHED/bin/python --without UNPATCHED/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT / "src"))
+
+from tlkit.base.machine import describe  # noqa: E402
+
+MEASURE = """
+import json, os, sys, threading, time
+import tilelang, tvm
+from tvm import arith, tirx
+from tvm.ir import Range
+queries, forks = int(sys.argv[1]), int(sys.argv[2])
+def prover():
+    a = arith.Analyzer()
+    x, y = tirx.Var("x", "int64"), tirx.Var("y", "int64")
+    a.bind(x, Range(0, 1 << 20)); a.bind(y, Range(0, 1 << 20))
+    return a, x, y
+a, x, y = prover()
+start = time.perf_counter()
+for n in range(queries):
+    a.can_prove(x * x + y * y + n >= 2 * x * y)
+per_query_us = (time.perf_counter() - start) / queries * 1e6
+stop = threading.Event()
+def loop():
+    b, u, v = prover(); n = 0
+    while not stop.is_set():
+        n += 1; b.can_prove(u * u + v * v + n >= 2 * u * v)
+threading.Thread(target=loop, daemon=True).start()
+took = []
+for _ in range(forks):
+    t = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    took.append(time.perf_counter() - t)
+    os.waitpid(pid, 0)
+stop.set()
+print(json.dumps({"query_us": per_query_us, "fork_ms": [s * 1e3 for s in took]}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--with", dest="patched", required=True, help="Python of a wheel with patch 0020")
+    ap.add_argument("--without", required=True, help="Python of a wheel without it")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--queries", type=int, default=3000)
+    ap.add_argument("--forks", type=int, default=200)
+    args = ap.parse_args()
+    print(describe())
+    runs: dict[str, list[dict]] = {"with": [], "without": []}
+    for _ in range(args.repeat):
+        for label, python in (("with", args.patched), ("without", args.without)):
+            proc = subprocess.run([python, "-c", MEASURE, str(args.queries), str(args.forks)], capture_output=True,
+                                  text=True, timeout=1800)
+            if proc.returncode:
+                sys.exit(f"{label} ({python}): {proc.stderr.strip().splitlines()[-1:]}")
+            runs[label].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    print(f"\n{args.repeat} fresh processes per wheel, alternating; {args.queries} queries, {args.forks} forks each")
+    print(f"{'patch 0020':<10} {'us/query (median)':>18} {'fork ms median':>15} {'fork ms p90':>12} "
+          f"{'fork ms max':>12}")
+    for label, results in runs.items():
+        forks = sorted(ms for r in results for ms in r["fork_ms"])
+        p90 = forks[min(len(forks) - 1, int(0.9 * len(forks)))]
+        print(f"{label:<10} {statistics.median(r['query_us'] for r in results):18.1f} "
+              f"{statistics.median(forks):15.2f} {p90:12.2f} {forks[-1]:12.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
