@@ -66,6 +66,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=3000)
     ap.add_argument("--forks", type=int, default=200)
     args = ap.parse_args()
+    for flag, python in (("--with", args.patched), ("--without", args.without)):
+        if not Path(python).is_file():
+            sys.exit(f"fork_gate: {flag} {python}: no such interpreter")
     print(describe())
     runs: dict[str, list[dict]] = {"with": [], "without": []}
     for _ in range(args.repeat):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tlkit.base.errors import KitError
-from tlkit.verify.options import GpuInput, Sm120Input, resolve_gpu, resolve_sm120
+from tlkit.verify.options import SUBJECTS_OWN, GpuInput, Sm120Input, resolve_gpu, resolve_sm120
 from tlkit.wheel.pipeline import BuildInput, make_plan
 
 KIT = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ def test_compare_is_the_subjects_own_version_unless_it_names_one(tmp_path):
     verify.toml, whatever the subject is (0.1.15 against 0.1.14, issue 28)."""
     env = {"TLKIT_ROOT": str(KIT), "TLKIT_CACHE_DIR": str(tmp_path / "cache")}
     assert resolve_sm120(Sm120Input(pypi="0.1.15"), env).common.compare is None
-    same = resolve_sm120(Sm120Input(pypi="0.1.15", compare=""), env).common.compare
+    same = resolve_sm120(Sm120Input(pypi="0.1.15", compare=SUBJECTS_OWN), env).common.compare
     assert same is not None and same.base_version == "0.1.15" and "tilelang==0.1.15" in same.requirements
     older = resolve_sm120(Sm120Input(pypi="0.1.15", compare="0.1.14"), env).common.compare
     assert older is not None and older.base_version == "0.1.14"
@@ -107,14 +107,15 @@ def test_a_compare_that_cannot_run_is_one_line_before_any_venv(tmp_path):
     assert not (tmp_path / "cache").exists() and not (tmp_path / "reports").exists()
     for given, error in [(Sm120Input(pypi="0.1.15", compare="banana"), "--compare banana: not a TileLang release "
                                                                         "(e.g. 0.1.14)"),
+                         (Sm120Input(pypi="0.1.15", compare=""), "--compare '': not a TileLang release (e.g. 0.1.14)"),
                          (Sm120Input(pypi="0.1.15", compare="0.1.15"), "--compare 0.1.15: the subject is that release "
                                                                         "already (--pypi 0.1.15)")]:
         with pytest.raises(KitError) as info:
             resolve_sm120(given, env)
         assert str(info.value) == error
     with pytest.raises(KitError, match=r"^--compare and --compare-site name the other side twice: give one$"):
-        resolve_gpu(GpuInput(sites=(tmp_path,), compare_sites=(tmp_path,), compare=""), env)
+        resolve_gpu(GpuInput(sites=(tmp_path,), compare_sites=(tmp_path,), compare=SUBJECTS_OWN), env)
     # verify-gpu resolves its options only where a GPU is found; the same resolution, called here
     with pytest.raises(KitError, match=r"^--compare with --site: name the stock version \(--compare VERSION\) or "
                                        r"give --compare-site$"):
-        resolve_gpu(GpuInput(sites=(tmp_path,), compare=""), env)
+        resolve_gpu(GpuInput(sites=(tmp_path,), compare=SUBJECTS_OWN), env)

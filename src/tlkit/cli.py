@@ -49,7 +49,9 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, help="parallel compiles (default: number of cores)")
     p.add_argument("--reports", type=Path, help="report folder (default: <kit>/reports)")
     p.add_argument("--fresh-venv", action="store_true", help="recreate the venv even if one matches")
-    p.add_argument("--compare", nargs="?", const="", metavar="VERSION",
+    from tlkit.verify.options import SUBJECTS_OWN
+
+    p.add_argument("--compare", nargs="?", const=SUBJECTS_OWN, metavar="VERSION",
                    help="also run the stock PyPI wheel of VERSION (default: the subject's own version) and compare")
 
 

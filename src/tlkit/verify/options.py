@@ -9,6 +9,7 @@ import dataclasses
 import math
 import os
 import re
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping
@@ -25,6 +26,10 @@ from tlkit.wheel.toolchain import choose_toolkits, load_toolchains
 from tlkit.wheel.wheelfile import runs_on
 
 SOURCE_ARCH = "sm_120a"  # verify-gpu --sm120-source runs the source generated for this arch
+
+
+# What a bare --compare says: the stock wheel of the subject's own version ("" is a value typed, and refused).
+SUBJECTS_OWN = "(own version)"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class VerifyInput:
     jobs: int | None = None
     reports: Path | None = None
     fresh_venv: bool = False
-    compare: str | None = None  # a version; "": the subject's own
+    compare: str | None = None  # a version, or SUBJECTS_OWN (a bare --compare)
     cuda: str | None = None
     bound: float | None = None
 
@@ -144,12 +149,13 @@ def compare_install(given: VerifyInput, config: VerifyConfig, subject: Install |
     here, not after the subject's matrix has run."""
     if given.compare is None:
         return None
-    version = given.compare or (subject.base_version if subject else "")
-    if not version:
+    own = given.compare == SUBJECTS_OWN
+    version = (subject.base_version if subject else "") if own else given.compare
+    if own and not version:
         raise KitError("--compare with --site: name the stock version (--compare VERSION) or give --compare-site")
     if not re.fullmatch(r"\d+(\.\d+)+", version):
-        raise KitError(f"--compare {version}: not a TileLang release (e.g. 0.1.14)")
-    if given.pypi == version and given.compare:
+        raise KitError(f"--compare {shlex.quote(version)}: not a TileLang release (e.g. 0.1.14)")
+    if given.pypi == version and not own:
         raise KitError(f"--compare {version}: the subject is that release already (--pypi {version})")
     return stock_install(config, version, f"--compare {version}")
 
