@@ -4,7 +4,8 @@ Two wheels' Pythons (with and without the patch), alternating, --repeat fresh pr
 1. Z3 query cost: microseconds per `Analyzer.can_prove` of a nonlinear fact (each one a Z3 check inside one
    NoForkSection).
 2. fork() while a second thread runs Z3 queries without pause: how long os.fork() takes in the parent
-   (with the gate it waits for the query in flight), median and 90th percentile over --forks forks.
+   (with the gate it waits for the query in flight), median and 90th percentile over all --repeat x --forks
+   forks of a wheel.
 
     python benchmarks/fork_gate.py --with PATCHED/bin/python --without UNPATCHED/bin/python
 """
@@ -44,7 +45,8 @@ def loop():
     b, u, v = prover(); n = 0
     while not stop.is_set():
         n += 1; b.can_prove(u * u + v * v + n >= 2 * u * v)
-threading.Thread(target=loop, daemon=True).start()
+querying = threading.Thread(target=loop)
+querying.start()
 took = []
 for _ in range(forks):
     t = time.perf_counter()
@@ -54,6 +56,7 @@ for _ in range(forks):
     took.append(time.perf_counter() - t)
     os.waitpid(pid, 0)
 stop.set()
+querying.join()  # a thread still inside Z3 when the interpreter exits aborts it
 print(json.dumps({"query_us": per_query_us, "fork_ms": [s * 1e3 for s in took]}))
 """
 

@@ -12,6 +12,7 @@ they end with this script however it ends.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -31,31 +32,38 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--busy", type=int, default=4, help="busy processes beside the suite")
     ap.add_argument("--out", type=Path, default=KIT / "reports" / "suite-under-load")
+    ap.add_argument("--run-timeout", type=float, default=3600, help="seconds one run may take (a hang ends there)")
     ap.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(describe())
     print(f"{args.runs} runs of `{args.python} -m pytest -q {' '.join(args.pytest_args)}` in {KIT}, "
           f"{args.busy} busy processes beside it", flush=True)
-    busy = [subprocess.Popen(procs.tied([sys.executable, "-c", "while True: pass"])) for _ in range(args.busy)]
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src")}  # the supervisor is `python -m tlkit.base.procs`
+    busy = [subprocess.Popen(procs.tied([sys.executable, "-c", "while True: pass"]), env=env) for _ in range(args.busy)]
     walls, passed, streak, best = [], 0, 0, 0
     try:
         for k in range(1, args.runs + 1):
             start = time.monotonic()
-            run = procs.run([args.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.pytest_args],
-                            capture_output=True, cwd=KIT)
+            if any(proc.poll() is not None for proc in busy):
+                sys.exit("suite_under_load: a busy process ended; the load is not what it says")
+            try:
+                run = procs.run([args.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.pytest_args],
+                                capture_output=True, cwd=KIT, timeout=args.run_timeout, env=env)
+                code, out = run.returncode, run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+            except subprocess.TimeoutExpired as timeout:
+                code, out = "timeout", f"{timeout.output or b''!r}\nno end after {args.run_timeout:.0f} s"
             wall = time.monotonic() - start
             walls.append(wall)
-            out = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
             summary = next((line for line in reversed(out.splitlines()) if " in " in line and "=" not in line[:1]),
                            "(no summary)")
-            if run.returncode == 0:
+            if code == 0:
                 passed, streak = passed + 1, streak + 1
                 best = max(best, streak)
             else:
                 streak = 0
                 (args.out / f"run-{k}.txt").write_text(out)
-            print(f"run {k:2}: exit {run.returncode}, {summary.strip()}, {wall:.0f} s", flush=True)
+            print(f"run {k:2}: exit {code}, {summary.strip()}, {wall:.0f} s", flush=True)
     finally:
         for proc in busy:
             procs.stop(proc)
