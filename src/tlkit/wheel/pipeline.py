@@ -230,7 +230,7 @@ def build_wheels(given: BuildInput, log=print) -> list[Path]:
         built.append(one.wheel)
         rows.append((plan.cuda, plan.label, f"{time.monotonic() - start:.0f}",
                      f"{one.stats.hits} of {one.stats.compiles}" if one.stats else "-",
-                     f"{one.wheel.stat().st_size / 1e6:.1f}", one.sha256[:16]))
+                     f"{one.megabytes:.1f}", one.sha256[:16]))
     if len(plans) > 1:
         log("matrix: per wheel, from its recipe line to its wheel in dist/ (toolchains installed before the first)")
         for line in align(rows):
@@ -242,6 +242,7 @@ def build_wheels(given: BuildInput, log=print) -> list[Path]:
 class Built:
     wheel: Path
     sha256: str
+    megabytes: float
     stats: CacheStats | None  # None: the build venv has no ccache
 
 
@@ -308,6 +309,6 @@ def _build(plan: Plan, log, lock: Path, lock_fd: int) -> Built:
             if stats.remote_errors:
                 log(f"warning: {stats.remote_errors} compile(s) could not reach the remote cache "
                     f"{redact(compile_cache.remote or '')}; they were built and cached locally")
-    size, digest = final.stat().st_size / 1e6, sha256_file(final)
-    log(f"wheel: {final} ({size:.1f} MB, sha256 {digest})")
-    return Built(final, digest, stats)
+    built = Built(final, sha256_file(final), final.stat().st_size / 1e6, stats)
+    log(f"wheel: {final} ({built.megabytes:.1f} MB, sha256 {built.sha256})")
+    return built
