@@ -1,7 +1,7 @@
 """The default suite, run again and again beside busy processes (run by hand; issue 25: "passes 20 times in
 a row under stress-like load"). Prints the machine, one line per run (exit status, pytest's summary, wall
-seconds) and at the end how many passed, the longest run of passes and the median wall time. The output of
-a run that failed is kept in --out, so a random failure leaves its evidence.
+seconds) and at the end how many passed, the longest run of passes and the median wall time. Every run's
+output is kept in --out (run-K.txt), so a random failure leaves its evidence and slow tests can be compared.
 
     python benchmarks/suite_under_load.py --python .nox/tests/bin/python --runs 20 --busy 4 --out reports/stress
 
@@ -62,7 +62,7 @@ def main() -> None:
                 best = max(best, streak)
             else:
                 streak = 0
-                (args.out / f"run-{k}.txt").write_text(out)
+            (args.out / f"run-{k}.txt").write_text(out)
             print(f"run {k:2}: exit {code}, {summary.strip()}, {wall:.0f} s", flush=True)
     finally:
         for proc in busy:
