@@ -6,8 +6,12 @@ Two wheels' Pythons (with and without the patch), alternating, --repeat fresh pr
 2. fork() while a second thread runs Z3 queries without pause: how long os.fork() takes in the parent
    (with the gate it waits for the query in flight), median and 90th percentile over all --repeat x --forks
    forks of a wheel.
+3. Contention, as under par_compile: for each --threads N, N threads that each create an Analyzer (a Z3
+   context: a NoForkSection of its own) and run 5 queries on it, again and again; analyzers per second
+   across all threads. Every entry into Z3 passes the gate's one mutex; this shows what that costs when
+   many threads compile at once.
 
-    python benchmarks/fork_gate.py --with PATCHED/bin/python --without UNPATCHED/bin/python
+    python benchmarks/fork_gate.py --with PATCHED/bin/python --without UNPATCHED/bin/python [--threads 1,8,16]
 """
 
 from __future__ import annotations
@@ -53,7 +57,23 @@ for _ in range(forks):
     os.waitpid(pid, 0)
 stop.set()
 querying.join()  # a thread still inside Z3 when the interpreter exits aborts it
-print(json.dumps({"query_us": per_query_us, "fork_ms": [s * 1e3 for s in took]}))
+rates = {}
+for count in [int(n) for n in sys.argv[4].split(",") if n]:
+    def churn(out, rounds):
+        for n in range(rounds):
+            b, u, v = prover()
+            for k in range(5):
+                query(b, u, v, n * 5 + k)
+        out.append(rounds)
+    done, rounds = [], int(sys.argv[5])
+    workers = [threading.Thread(target=churn, args=(done, rounds)) for _ in range(count)]
+    t = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    rates[count] = sum(done) / (time.perf_counter() - t)
+print(json.dumps({"query_us": per_query_us, "fork_ms": [s * 1e3 for s in took], "analyzers_per_s": rates}))
 """
 
 
@@ -64,6 +84,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--queries", type=int, default=3000)
     ap.add_argument("--forks", type=int, default=200)
+    ap.add_argument("--threads", default="1,2", help="thread counts for the contention measure (comma-separated)")
+    ap.add_argument("--rounds", type=int, default=200, help="analyzers each thread creates per thread count")
     args = ap.parse_args()
     for flag, python in (("--with", args.patched), ("--without", args.without)):
         if not Path(python).is_file():
@@ -72,7 +94,8 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"with": [], "without": []}
     for _ in range(args.repeat):
         for label, python in (("with", args.patched), ("without", args.without)):
-            proc = subprocess.run([python, "-c", MEASURE, str(args.queries), str(args.forks), str(FIXTURES)],
+            proc = subprocess.run([python, "-c", MEASURE, str(args.queries), str(args.forks), str(FIXTURES),
+                                   args.threads, str(args.rounds)],
                                   capture_output=True, text=True, timeout=1800)
             if proc.returncode:
                 sys.exit(f"{label} ({python}): {proc.stderr.strip().splitlines()[-1:]}")
@@ -85,6 +108,13 @@ def main() -> None:
         p90 = forks[min(len(forks) - 1, int(0.9 * len(forks)))]
         print(f"{label:<10} {statistics.median(r['query_us'] for r in results):18.1f} "
               f"{statistics.median(forks):15.2f} {p90:12.2f} {forks[-1]:12.2f}", flush=True)
+    counts = list(runs["with"][0]["analyzers_per_s"])
+    if counts:
+        print(f"\nanalyzers per second (each with 5 queries), all threads together, median of {args.repeat}")
+        print(f"{'patch 0020':<10} " + " ".join(f"{n + ' threads':>12}" for n in counts))
+        for label, results in runs.items():
+            print(f"{label:<10} " + " ".join(f"{statistics.median(r['analyzers_per_s'][n] for r in results):12.0f}"
+                                             for n in counts), flush=True)
 
 
 if __name__ == "__main__":

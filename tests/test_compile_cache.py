@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -165,6 +166,29 @@ def test_a_fresh_local_cache_is_filled_from_the_shared_remote(tiny_kit, cache, r
     second, said_second = build(tiny_kit, cache, remote=remote.url, clean=True)
     assert summary(said_second) == REMOTE_HIT
     assert second.read_bytes() == first.read_bytes()
+
+
+def test_a_password_in_the_remote_url_reaches_ccache_and_no_line_or_file_of_the_kit(tiny_kit, cache, tmp_path):
+    """Issue 25 item 6: the remote's credentials are used (the server sees the user on ccache's writes) and the
+    password is in no line the kit says and no file the build writes: build log, provenance and the rest of the
+    wheel, the build folder, the cache's files."""
+    password = "pw-" + os.urandom(8).hex()  # appears nowhere by chance
+    log = tmp_path / "server.log"
+    start = time.time()
+    with cache_server(log) as url:
+        wheel, said = build(tiny_kit, cache, remote=url.replace("http://", f"http://builder:{password}@"))
+    assert summary(said) == MISS
+    assert f"compile cache: remote {url.replace('http://', 'http://builder:***@')}" in said
+    puts = [line for line in log.read_text().splitlines() if line.startswith("PUT /ccache/")]
+    assert puts and all(line.endswith(" user=builder") for line in puts), puts
+    assert not any(password in line for line in said)
+    written = [p for root in (tiny_kit, cache) for p in root.rglob("*")
+               if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= start - 1]
+    assert wheel in written and any(p.name.endswith(".log") for p in written), written
+    leaks = [str(p) for p in written if password.encode() in p.read_bytes()]
+    with zipfile.ZipFile(wheel) as zf:
+        leaks += [f"{wheel.name}!{n}" for n in zf.namelist() if password.encode() in zf.read(n)]
+    assert leaks == []
 
 
 @pytest.mark.parametrize("kind", ["down", "refuses writes"])

@@ -274,6 +274,18 @@ def test_pid_1_or_a_tree_too_large_is_refused_in_one_line_before_any_sampling():
     assert "pass --all" in run.stderr
 
 
+def test_a_tree_of_more_than_256_processes_is_refused_in_one_line_before_any_sampling():
+    """Issue 25 item 13, the other half: a shell with 300 sleeping children is no job to py-spy one by one."""
+    script = "i=0; while [ $i -lt 300 ]; do sleep 600 & i=$((i+1)); done; echo ready; wait"
+    with running(["sh", "-c", script], "ready") as p:
+        run = subprocess.run([sys.executable, "-m", "tlkit", "diagnose", str(p.pid)], capture_output=True,
+                             text=True, timeout=120)
+    assert run.returncode == 2 and not run.stdout
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith(f"tlkit: error: PID {p.pid} heads 301 processes (more than 256)"), run.stderr
+    assert "pass --all" in run.stderr
+
+
 def test_an_attach_that_ptrace_refuses_is_one_line_saying_how_to_allow_it():
     """A real refusal: the target makes itself non-dumpable, which refuses ptrace to its own user; root may
     attach anyway (CAP_SYS_PTRACE), so as root diagnose runs as nobody, which may not attach to root's process."""

@@ -57,3 +57,29 @@ def test_old_reports_of_processes_that_are_gone_are_removed_recent_ones_kept(fou
 
 def test_a_child_forked_while_the_monitor_lock_is_held_gets_its_own(found):
     assert found["child_after_fork"] == 0
+
+
+def test_the_state_files_temporary_is_never_written_through_a_planted_link(found):
+    """Item 8: the writer used `.<pid>.json.tmp`, opened with O_TRUNC and following links; now a fresh name."""
+    assert found["tmp_victim_after"] == "keep\n"
+    assert found["state_after_planted_tmp"] == {"link": False, "changed": 1}
+
+
+def test_a_stall_reported_three_times_is_one_full_report_then_a_line_each(found):
+    """Item 9: the full report (every thread's stack) once, then one short line per repeat."""
+    report = found["report"]
+    assert report["stacks"] == 1 and report["headers"] == 1, report
+    assert len(report["repeats"]) == 2, report
+    assert "(report 2)" in report["repeats"][0] and "(report 3)" in report["repeats"][1], report
+
+
+def test_a_reported_launchs_string_arguments_are_redacted(found):
+    """Item 7: the report shows a launch's arguments; a URL's credentials and a token= value are not shown."""
+    assert found["report"]["secret"] is False and found["report"]["redacted"] is True
+
+
+def test_abort_flushes_what_the_process_printed_and_exits_124(found):
+    """Item 11: `os._exit(124)` skipped flushing: a line printed to a pipe before the abort was lost."""
+    aborted = found["abort"]
+    assert aborted["code"] == 124 and aborted["stdout"] == "printed before the abort\n", aborted
+    assert len(aborted["said"]) == 1 and "stdout and stderr flushed" in aborted["said"][0], aborted

@@ -162,6 +162,17 @@ def test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit(tmp_path,
             os.close(fd)
 
 
+def test_the_ctrl_c_test_passes_in_a_suite_started_with_sigint_ignored():
+    """Issue 25 item 14: a background job of a non-interactive shell (`.ci/run &`, nohup) starts the suite with
+    SIGINT ignored, and every child inherits that: the fake kit above then ignored its Ctrl-C and the test
+    failed at its bound. Here the suite is started so, through a shell that ignores SIGINT and execs pytest on
+    the Ctrl-C case alone; the conftest gives children the default disposition back."""
+    case = f"{Path(__file__).name}::test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit[ctrl-c]"
+    run = subprocess.run(["sh", "-c", 'trap "" INT; exec "$0" -m pytest -q -p no:cacheprovider "$1"', sys.executable,
+                          case], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
+
+
 def test_a_job_server_that_ends_when_asked_to_fork_is_started_again_once_then_the_target_is_a_crash(tmp_path):
     site = tmp_path / "site" / "tilelang"
     site.mkdir(parents=True)
