@@ -72,9 +72,18 @@ for count in [int(n) for n in sys.argv[4].split(",") if n]:
         w.start()
     for w in workers:
         w.join()
+    if len(done) != count:  # a thread that raised would make the rate look lower than it is
+        sys.exit(f"{count - len(done)} of {count} threads failed")
     rates[count] = sum(done) / (time.perf_counter() - t)
 print(json.dumps({"query_us": per_query_us, "fork_ms": [s * 1e3 for s in took], "analyzers_per_s": rates}))
 """
+
+
+def thread_counts(text: str) -> list[int]:
+    counts = [int(n) for n in text.split(",") if n.strip().isdigit()]
+    if len(counts) != len(text.split(",")) or min(counts) < 1 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"{text!r}: distinct whole numbers of at least 1, comma-separated")
+    return counts
 
 
 def main() -> None:
@@ -84,7 +93,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--queries", type=int, default=3000)
     ap.add_argument("--forks", type=int, default=200)
-    ap.add_argument("--threads", default="1,2", help="thread counts for the contention measure (comma-separated)")
+    ap.add_argument("--threads", type=thread_counts, default="1,2",
+                    help="thread counts for the contention measure (comma-separated, each at least 1)")
     ap.add_argument("--rounds", type=int, default=200, help="analyzers each thread creates per thread count")
     args = ap.parse_args()
     for flag, python in (("--with", args.patched), ("--without", args.without)):
@@ -95,7 +105,7 @@ def main() -> None:
     for _ in range(args.repeat):
         for label, python in (("with", args.patched), ("without", args.without)):
             proc = subprocess.run([python, "-c", MEASURE, str(args.queries), str(args.forks), str(FIXTURES),
-                                   args.threads, str(args.rounds)],
+                                   ",".join(map(str, args.threads)), str(args.rounds)],
                                   capture_output=True, text=True, timeout=1800)
             if proc.returncode:
                 sys.exit(f"{label} ({python}): {proc.stderr.strip().splitlines()[-1:]}")
@@ -111,7 +121,7 @@ def main() -> None:
     counts = list(runs["with"][0]["analyzers_per_s"])
     if counts:
         print(f"\nanalyzers per second (each with 5 queries), all threads together, median of {args.repeat}")
-        print(f"{'patch 0020':<10} " + " ".join(f"{n + ' threads':>12}" for n in counts))
+        print(f"{'patch 0020':<10} " + " ".join(f"{'threads ' + n:>12}" for n in counts))
         for label, results in runs.items():
             print(f"{label:<10} " + " ".join(f"{statistics.median(r['analyzers_per_s'][n] for r in results):12.0f}"
                                              for n in counts), flush=True)

@@ -1,7 +1,8 @@
 """The default suite, run again and again beside busy processes (run by hand; issue 25: "passes 20 times in
 a row under stress-like load"). Prints the machine, one line per run (exit status, pytest's summary, wall
 seconds) and at the end how many passed, the longest run of passes and the median wall time. Every run's
-output is kept in --out (run-K.txt), so a random failure leaves its evidence and slow tests can be compared.
+output is kept in --out (run-K.txt), so a random failure leaves its evidence (and, with `-- --durations=N`,
+the slowest tests of each run can be compared); an --out that already holds runs is refused.
 
     python benchmarks/suite_under_load.py --python .nox/tests/bin/python --runs 20 --busy 4 --out reports/stress
 
@@ -36,6 +37,8 @@ def main() -> None:
     ap.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if any(args.out.glob("run-*.txt")):
+        sys.exit(f"suite_under_load: --out {args.out} already holds runs of another invocation: give a new folder")
     print(describe())
     print(f"{args.runs} runs of `{args.python} -m pytest -q {' '.join(args.pytest_args)}` in {KIT}, "
           f"{args.busy} busy processes beside it", flush=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lines
+from conftest import Lines, process_tree
 
 from tlkit.verify.sm120 import Job, RunContext
 from tlkit.verify.variants import Variant
@@ -162,15 +162,17 @@ def test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit(tmp_path,
             os.close(fd)
 
 
-def test_the_ctrl_c_test_passes_in_a_suite_started_with_sigint_ignored():
+def test_the_ctrl_c_test_passes_in_a_suite_started_with_sigint_ignored(tmp_path):
     """Issue 25 item 14: a background job of a non-interactive shell (`.ci/run &`, nohup) starts the suite with
     SIGINT ignored, and every child inherits that: the fake kit above then ignored its Ctrl-C and the test
     failed at its bound. Here the suite is started so, through a shell that ignores SIGINT and execs pytest on
     the Ctrl-C case alone; the conftest gives children the default disposition back."""
     case = f"{Path(__file__).name}::test_a_job_server_its_child_and_the_childs_helper_end_with_the_kit[ctrl-c]"
-    run = subprocess.run(["sh", "-c", 'trap "" INT; exec "$0" -m pytest -q -p no:cacheprovider "$1"', sys.executable,
-                          case], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
+    argv = ["sh", "-c", 'trap "" INT; exec "$0" -m pytest -q -p no:cacheprovider --basetemp "$1" "$2"',
+            sys.executable, str(tmp_path / "inner"), case]
+    with process_tree(argv, cwd=Path(__file__).parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
+        out, err = run.communicate(timeout=600)  # the tree (its fake kit too) is killed if this bound is hit
+    assert run.returncode == 0 and "1 passed" in out, out[-3000:] + err[-2000:]
 
 
 def test_a_job_server_that_ends_when_asked_to_fork_is_started_again_once_then_the_target_is_a_crash(tmp_path):

@@ -93,6 +93,10 @@ def check_remote_url(value: str, setting: str) -> str:
         problem = "a file: remote needs an absolute folder (file:/shared/ccache)"
     elif parts.scheme != "file" and not parts.hostname:
         problem = f"the {parts.scheme}: remote needs a host ({parts.scheme}://host:port/...)"
+    elif parts.scheme == "http" and parts.username is not None and parts.password is None:
+        # ccache refuses it at the first compile, in an error line that shows the token in clear
+        problem = ("ccache takes http: credentials as user:password (a token alone: ccache's property for "
+                   "bearer tokens, see README 'Credentials')")
     else:
         return value
     raise KitError(f"{setting}={redact(value)!r}: {problem}")
