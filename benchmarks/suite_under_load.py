@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,7 +44,9 @@ def main() -> None:
     print(f"{args.runs} runs of `{args.python} -m pytest -q {' '.join(args.pytest_args)}` in {KIT}, "
           f"{args.busy} busy processes beside it", flush=True)
     env = {**os.environ, "PYTHONPATH": str(KIT / "src")}  # the supervisor is `python -m tlkit.base.procs`
-    busy = [subprocess.Popen(procs.tied([sys.executable, "-c", "while True: pass"]), env=env) for _ in range(args.busy)]
+    loop = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\nwhile True: pass"  # ends quietly
+    busy = [subprocess.Popen(procs.tied([sys.executable, "-c", loop]), env=env) for _ in range(args.busy)]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped: the runs so far are still summed up
     walls, passed, streak, best = [], 0, 0, 0
     try:
         for k in range(1, args.runs + 1):
@@ -67,9 +70,13 @@ def main() -> None:
                 streak = 0
             (args.out / f"run-{k}.txt").write_text(out)
             print(f"run {k:2}: exit {code}, {summary.strip()}, {wall:.0f} s", flush=True)
+    except KeyboardInterrupt:
+        print(f"stopped during run {len(walls) + 1}", flush=True)
     finally:
         for proc in busy:
             procs.stop(proc)
+    if not walls:
+        return
     print(f"\n{passed} of {len(walls)} runs passed; longest run of passes {best}; "
           f"median wall {statistics.median(walls):.0f} s", flush=True)
 
