@@ -179,6 +179,23 @@ def outliving(pids: list[int], end, bound: float) -> list[int]:
         watched.close()
 
 
+def marked_processes(mark: str) -> list[int]:
+    """Processes whose environment holds TLKIT_TEST_MARK=`mark`: whatever a command started with that variable
+    left running, however re-parented. A machine-wide match by name would also find another run's (two CI jobs
+    on one machine; a stress run beside CI made that test fail)."""
+    needle = f"TLKIT_TEST_MARK={mark}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                environ = Path(entry.path, "environ").read_bytes()
+            except OSError:  # ended, or another user's
+                continue
+            if needle in environ.split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
 def cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()

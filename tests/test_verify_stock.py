@@ -10,6 +10,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from conftest import marked_processes
+
 KIT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).resolve().parent / "fixtures" / "verify"
 
@@ -19,8 +21,9 @@ def test_stock_wheel_subset(tmp_path):
     cmd = [sys.executable, "-m", "tlkit", "verify-sm120", "--pypi", "0.1.14", "--targets", "sm_120",
            "--kernels", str(FIX / "kernels_with_hang.py"), "--variants", str(FIX / "variants.toml"),
            "--bound", "30", "--reports", str(reports)]
-    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TLKIT_ROOT": str(KIT)},
-                         timeout=900)
+    mark = str(tmp_path)  # in the environment of the kit and of every worker it starts
+    res = subprocess.run(cmd, capture_output=True, text=True,
+                         env={**os.environ, "TLKIT_ROOT": str(KIT), "TLKIT_TEST_MARK": mark}, timeout=900)
     out = res.stdout
     assert res.returncode == 1, res.stderr[-3000:]  # a failure is reported as such
     doc = json.loads((reports / "tilelang-0.1.14" / "verify.json").read_text())
@@ -47,5 +50,4 @@ def test_stock_wheel_subset(tmp_path):
         reports / "tilelang-0.1.14" / "verify.md").read_text()
     assert "tilelang 0.1.14: 3 compiles (3 variants x 1 targets): 1 ok, 1 not launchable, 1 timeout." in out
     # the killed worker left no process behind
-    leftover = subprocess.run(["pgrep", "-f", "kernels_with_hang.py"], capture_output=True, text=True)
-    assert leftover.stdout.strip() == ""
+    assert marked_processes(mark) == []
