@@ -35,17 +35,14 @@ queries, forks = int(sys.argv[1]), int(sys.argv[2])
 sys.path.insert(0, sys.argv[3])
 import tilelang
 from z3_load import prover, query
+from z3_load import queries as query_loop
 a, x, y = prover()
 start = time.perf_counter()
 for n in range(queries):
     query(a, x, y, n)
 per_query_us = (time.perf_counter() - start) / queries * 1e6
 stop = threading.Event()
-def loop():  # no deadline armed, unlike z3_load.queries: the gate's cost alone
-    b, u, v = prover(); n = 0
-    while not stop.is_set():
-        n += 1; query(b, u, v, n)
-querying = threading.Thread(target=loop)
+querying = threading.Thread(target=query_loop, args=(stop, False))  # unarmed: the gate alone
 querying.start()
 took = []
 for _ in range(forks):
@@ -57,14 +54,14 @@ for _ in range(forks):
     os.waitpid(pid, 0)
 stop.set()
 querying.join()  # a thread still inside Z3 when the interpreter exits aborts it
+def churn(out, rounds):
+    for n in range(rounds):
+        b, u, v = prover()
+        for k in range(5):
+            query(b, u, v, n * 5 + k)
+    out.append(rounds)
 rates = {}
-for count in [int(n) for n in sys.argv[4].split(",") if n]:
-    def churn(out, rounds):
-        for n in range(rounds):
-            b, u, v = prover()
-            for k in range(5):
-                query(b, u, v, n * 5 + k)
-        out.append(rounds)
+for count in [int(n) for n in sys.argv[4].split(",")]:
     done, rounds = [], int(sys.argv[5])
     workers = [threading.Thread(target=churn, args=(done, rounds)) for _ in range(count)]
     t = time.perf_counter()
