@@ -20,7 +20,7 @@ def test_stock_wheel_subset(tmp_path):
     reports = tmp_path / "reports"
     cmd = [sys.executable, "-m", "tlkit", "verify-sm120", "--pypi", "0.1.14", "--targets", "sm_120",
            "--kernels", str(FIX / "kernels_with_hang.py"), "--variants", str(FIX / "variants.toml"),
-           "--bound", "30", "--reports", str(reports)]
+           "--reports", str(reports)]  # the run's bound is verify.toml's; spin_kernel has its own (20 s)
     mark = str(tmp_path)  # in the environment of the kit and of every worker it starts
     res = subprocess.run(cmd, capture_output=True, text=True,
                          env={**os.environ, "TLKIT_ROOT": str(KIT), "TLKIT_TEST_MARK": mark}, timeout=900)
@@ -40,9 +40,9 @@ def test_stock_wheel_subset(tmp_path):
     assert any("[ThreadSync]" in w and "race remains" in w for w in attn["warnings"])
 
     assert spin["status"] == "timeout"
-    assert "killed after 30 s in stage: elaborate" in spin["message"]
+    assert "killed after 20 s in stage: elaborate" in spin["message"]
     assert "kernels_with_hang.py" in spin["message"] and "spin_kernel" in spin["message"]
-    assert spin["seconds"] >= 30  # killed at the bound, not before (how long the kill took is no promise)
+    assert spin["seconds"] >= 20  # killed at the bound, not before (how long the kill took is no promise)
 
     suite = ET.parse(reports / "tilelang-0.1.14" / "verify.xml").getroot()
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")

@@ -105,6 +105,32 @@ def test_variant_table_errors(tmp_path):
         load_variants(bad)
 
 
+def test_a_variant_with_its_own_bound_keeps_it_and_the_others_take_the_runs(tmp_path):
+    table = tmp_path / "v.toml"
+    table.write_text('world_sizes = [1, 2]\n'
+                     '[[variant]]\nkernel = "slow_kernel"\nargs = { h = 64 }\nshard = "h"\nmin_h = 64\n'
+                     'bound_seconds = 20\n'
+                     '[[variant]]\nkernel = "quick_kernel"\nargs = { n = 1 }\n')
+    slow, quick = load_variants(table)
+    assert slow.world_sizes == (1, 2)  # both sizes give one variant, which keeps its bound
+    assert (slow.compile_bound(300.0), quick.compile_bound(300.0)) == (20, 300.0)
+
+
+@pytest.mark.parametrize("rows, message", [
+    ('[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 0\n',
+     r"\[variant\[0\].bound_seconds\] must be at least 1, got 0"),
+    ('[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 20\n'
+     '[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 30\n',
+     r"\[variant\[1\].bound_seconds\] k\[\] is also in an earlier row with bound_seconds 20; one variant has one "
+     r"bound"),
+])
+def test_a_bad_variant_bound_is_one_line_naming_the_row(tmp_path, rows, message):
+    table = tmp_path / "v.toml"
+    table.write_text("world_sizes = [1]\n" + rows)
+    with pytest.raises(RecipeError, match=message):
+        load_variants(table)
+
+
 def run(status="ok", **data) -> Run:
     v = Variant("sparse_attn_kernel", (("d", 512), ("h", 32)), (2,))
     return Run(v, "sm_120", status, 9.5, data=data)

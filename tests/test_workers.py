@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import Lines, process_tree
 
+from tlkit.verify.gpu import GpuContext, run_worker
 from tlkit.verify.sm120 import Job, RunContext
 from tlkit.verify.variants import Variant
 from tlkit.verify.workers import Child, ForkServer, Run, attach_logs, exited, spawn, subject_path, watch
@@ -233,3 +234,24 @@ def test_stacks_come_from_the_python_worker_under_a_wrapper(tmp_path):
     seen = watch(child, START_BOUND, stage_bounds([]))
     assert seen.timed_out and child.python_pid not in (0, child.pid)
     assert seen.frames and " hang_here" in seen.frames[0]
+
+
+def test_verify_gpu_holds_each_variant_of_a_worker_to_its_own_compile_bound(tmp_path):
+    """A batch in one verify-gpu worker: the variant with the table's bound_seconds is killed at that bound, not
+    at the run's. The worker is the real launch_kernels; TileLang and torch are small fakes (no GPU here)."""
+    site = tmp_path / "site"
+    for name, text in {"tilelang": "__version__ = 'fake'\n",
+                       "torch": "class cuda:\n    is_available = staticmethod(lambda: True)\n"}.items():
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text(text)
+    kernels = site / "kernels.py"
+    kernels.write_text("import threading\n\n\ndef refused_kernel(n):\n    raise ValueError('no such size')\n\n\n"
+                       "def spin_kernel(n):\n    threading.Event().wait()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), subject_path()])}
+    ctx = GpuContext(Path(sys.executable), kernels, None, env, START_BOUND, START_BOUND, {}, {}, {}, tmp_path)
+    batch = [Variant("refused_kernel", (("n", 1),)), Variant("spin_kernel", (("n", 1),), bound=3)]
+    refused, spun = run_worker(batch, ctx, compile_only=True, tag="bounds")
+    assert (refused.variant, refused.status) == (batch[0], "compile error") and "no such size" in refused.error
+    assert (spun.variant, spun.status) == (batch[1], "timeout")
+    assert spun.error.startswith("killed after 3 s in stage: elaborate"), spun.error
+    assert " spin_kernel" in spun.error  # the innermost frames name the hanging factory

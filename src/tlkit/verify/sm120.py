@@ -1,7 +1,7 @@
 """verify-sm120's matrix over the worker engine (workers.py): `jobs` job servers
 (tlkit.verify.subject.compile_variants), each importing TileLang once and forking one child per variant; each child
-compiles the variant's targets in turn, every target under the hard bound, and a child that passes it is killed as
-a group (the next one carries on)."""
+compiles the variant's targets in turn, every target under the hard bound (the variant's own where the table
+sets one), and a child that passes it is killed as a group (the next one carries on)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ class Job:
                 return self.run(variant, targets, retry=False)
             return [Run(variant, targets[0], "crash", error=f"the job server ended when asked to fork, twice "
                         f"({gone}): {log_tail(log)}", stage="fork a child", log=str(log))]
-        seen = watch(child, self.ctx.bound, lambda ev: self.ctx.bound if ev.get("event") == "begin" else None)
+        bound = variant.compile_bound(self.ctx.bound)
+        seen = watch(child, bound, lambda ev: bound if ev.get("event") == "begin" else None)
         runs = []
         for r in seen.results:
             key = r.pop("key")

@@ -17,6 +17,11 @@ class Variant:
     kernel: str  # factory name in the kernel module
     args: tuple[tuple[str, object], ...]  # keyword arguments, sorted
     world_sizes: tuple[int, ...] = field(default=(), compare=False)
+    bound: float | None = field(default=None, compare=False)  # its own seconds per compile, replacing the run's
+
+    def compile_bound(self, run_bound: float) -> float:
+        """The seconds one compile of this variant may take: its own bound where the table sets one."""
+        return self.bound or run_bound
 
     @property
     def kwargs(self) -> dict[str, object]:
@@ -51,6 +56,7 @@ def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Vari
         raise top.fail("world_sizes", f"must be positive integers, got {sizes}")
     defaults = top.table("defaults", required=False)
     found: dict[Variant, list[int]] = {}
+    bounds: dict[Variant, int | None] = {}
     for t in top.table_list("variant"):
         kernel = t.str("kernel")
         args = t.table("args").data
@@ -59,6 +65,9 @@ def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Vari
             raise t.fail("shard", f"must be one of {SHARDS}, got {shard!r}")
         min_h = t.int("min_h", required=False, default=1)
         serves = t.int_list("world_sizes", required=False)  # a variant for some world sizes only
+        bound = t.int("bound_seconds", required=False)
+        if bound is not None and bound < 1:
+            raise t.fail("bound_seconds", f"must be at least 1, got {bound}")
         if any(ws not in table_sizes for ws in serves):
             raise t.fail("world_sizes", f"must be among the table's world_sizes {table_sizes}, got {serves}")
         t.finish()
@@ -67,10 +76,13 @@ def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Vari
             if serves and ws not in serves:
                 continue
             v = Variant(kernel, tuple(sorted(_sharded(t, merged, shard, ws, min_h).items())))
+            if bounds.setdefault(v, bound) != bound:
+                raise t.fail("bound_seconds", f"{v.name} is also in an earlier row with bound_seconds "
+                                              f"{bounds[v]}; one variant has one bound")
             found.setdefault(v, [])
             if ws not in found[v]:
                 found[v].append(ws)
     top.finish()
     if not found:
         raise RecipeError(path, "variant", "no variants")
-    return [Variant(v.kernel, v.args, tuple(sorted(ws))) for v, ws in found.items()]
+    return [Variant(v.kernel, v.args, tuple(sorted(ws)), bounds[v]) for v, ws in found.items()]
