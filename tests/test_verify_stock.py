@@ -49,5 +49,7 @@ def test_stock_wheel_subset(tmp_path):
     assert "| `sparse_attn[d=512,h=32]` | 2 | sm_120 | not launchable |" in (
         reports / "tilelang-0.1.14" / "verify.md").read_text()
     assert "tilelang 0.1.14: 3 compiles (3 variants x 1 targets): 1 ok, 1 not launchable, 1 timeout." in out
+    assert "against a bound of 300 s per compile (spin[n=3]: 20 s), so at most" in out
+    assert doc["run"]["bound"] == 300 and doc["run"]["own_bounds"] == {"spin[n=3]": 20}
     # the killed worker left no process behind
     assert marked_processes(mark) == []

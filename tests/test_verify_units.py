@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -118,10 +119,16 @@ def test_a_variant_with_its_own_bound_keeps_it_and_the_others_take_the_runs(tmp_
 
 @pytest.mark.parametrize("rows, message", [
     ('[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 0\n',
-     r"\[variant\[0\].bound_seconds\] must be at least 1, got 0"),
+     r"\[variant\[0\].bound_seconds\] must be 1 to 604800 seconds, got 0"),
+    ('[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 10000000000\n',
+     r"\[variant\[0\].bound_seconds\] must be 1 to 604800 seconds, got 10000000000"),
     ('[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 20\n'
      '[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 30\n',
      r"\[variant\[1\].bound_seconds\] k\[\] is also in an earlier row with bound_seconds 20; one variant has one "
+     r"bound"),
+    ('[[variant]]\nkernel = "k"\nargs = {}\n'
+     '[[variant]]\nkernel = "k"\nargs = {}\nbound_seconds = 30\n',
+     r"\[variant\[1\].bound_seconds\] k\[\] is also in an earlier row without bound_seconds; one variant has one "
      r"bound"),
 ])
 def test_a_bad_variant_bound_is_one_line_naming_the_row(tmp_path, rows, message):
@@ -185,6 +192,12 @@ def test_report_files(tmp_path):
     md = paths[2].read_text()
     assert "| `sparse_attn[h=32]` | 2 | sm_120 | not launchable | 9.0 |" in md
     assert "104,448/101,376" in md
+
+
+def test_the_summary_names_a_variants_own_bound_and_its_worst_case_counts_it():
+    longer = dataclasses.replace(info(), own_bounds={"spin[n=3]": 50.0})  # 3 variants, 2 jobs: 2 rounds of 50 s
+    assert terminal_table(longer, verdicts()).endswith(
+        "against a bound of 20 s per compile (spin[n=3]: 50 s), so at most 100 s in all.")
 
 
 def test_terminal_summary_states_bound():
@@ -285,6 +298,7 @@ def test_log_parsing():
     (["verify-sm120", "--bound", "nan"], "--bound nan: "),
     (["verify-sm120", "--bound", "inf"], "--bound inf: "),
     (["verify-sm120", "--bound", "0"], "--bound 0: "),
+    (["verify-sm120", "--bound", "1e10"], "--bound 1e+10: a bound must be a number of seconds above 0, at most 604800"),
     (["verify-sm120", "--jobs", "0"], "--jobs 0: "),
     # issue 25 item 12: each was a traceback, or a per-variant worker crash, or never checked
     (["verify-sm120", "--world-sizes", "abc"], "--world-sizes 'abc': comma-separated whole numbers"),

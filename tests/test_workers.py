@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -236,22 +237,40 @@ def test_stacks_come_from_the_python_worker_under_a_wrapper(tmp_path):
     assert seen.frames and " hang_here" in seen.frames[0]
 
 
-def test_verify_gpu_holds_each_variant_of_a_worker_to_its_own_compile_bound(tmp_path):
-    """A batch in one verify-gpu worker: the variant with the table's bound_seconds is killed at that bound, not
-    at the run's. The worker is the real launch_kernels; TileLang and torch are small fakes (no GPU here)."""
-    site = tmp_path / "site"
-    for name, text in {"tilelang": "__version__ = 'fake'\n",
-                       "torch": "class cuda:\n    is_available = staticmethod(lambda: True)\n"}.items():
-        (site / name).mkdir(parents=True)
-        (site / name / "__init__.py").write_text(text)
-    kernels = site / "kernels.py"
+def test_verify_gpu_holds_each_variant_to_its_own_compile_bound_from_its_begin(tmp_path):
+    """verify-gpu workers (the real launch_kernels; TileLang and torch are small fakes, no GPU here), three at once:
+    a variant with the table's bound_seconds is killed at that bound once it has begun, in a worker that did another
+    variant first; one without keeps the run's bound though a later variant of its batch has a shorter one; and a
+    worker's start-up (its imports) is under the run's bound, whatever the first variant's own."""
+    kernels = tmp_path / "kernels.py"
     kernels.write_text("import threading\n\n\ndef refused_kernel(n):\n    raise ValueError('no such size')\n\n\n"
                        "def spin_kernel(n):\n    threading.Event().wait()\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), subject_path()])}
-    ctx = GpuContext(Path(sys.executable), kernels, None, env, START_BOUND, START_BOUND, {}, {}, {}, tmp_path)
-    batch = [Variant("refused_kernel", (("n", 1),)), Variant("spin_kernel", (("n", 1),), bound=3)]
-    refused, spun = run_worker(batch, ctx, compile_only=True, tag="bounds")
-    assert (refused.variant, refused.status) == (batch[0], "compile error") and "no such size" in refused.error
-    assert (spun.variant, spun.status) == (batch[1], "timeout")
-    assert spun.error.startswith("killed after 3 s in stage: elaborate"), spun.error
-    assert " spin_kernel" in spun.error  # the innermost frames name the hanging factory
+    fake_torch = {"quick": "class cuda:\n    is_available = staticmethod(lambda: True)\n",
+                  "stuck": "import threading\nthreading.Event().wait()\n"}  # an import that never returns
+
+    def context(torch: str, run_bound: float) -> GpuContext:
+        site = tmp_path / f"site-{torch}"
+        for name, text in {"tilelang": "__version__ = 'fake'\n", "torch": fake_torch[torch]}.items():
+            (site / name).mkdir(parents=True, exist_ok=True)
+            (site / name / "__init__.py").write_text(text)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), subject_path()])}
+        return GpuContext(Path(sys.executable), kernels, None, env, run_bound, run_bound, {}, {}, {}, tmp_path)
+
+    refused, spin, spin_own = (Variant("refused_kernel", (("n", 1),)), Variant("spin_kernel", (("n", 1),)),
+                               Variant("spin_kernel", (("n", 2),), bound=3))
+    quick = context("quick", START_BOUND)
+    cases = {"own bound after another variant": ([refused, spin_own], quick),
+             "the run's bound before a shorter one": ([spin, spin_own], context("quick", 20.0)),
+             "the run's bound at start-up": ([spin_own], context("stuck", 20.0))}
+    with ThreadPoolExecutor(len(cases)) as pool:  # each worker has its own folder (its tag)
+        futures = {name: pool.submit(run_worker, batch, ctx, True, tag=str(i))
+                   for i, (name, (batch, ctx)) in enumerate(cases.items())}
+    got = {name: future.result() for name, future in futures.items()}
+    first, second = got["own bound after another variant"]
+    assert (first.variant, first.status) == (refused, "compile error") and "no such size" in first.error
+    assert (second.variant, second.status) == (spin_own, "timeout"), second.error
+    assert second.error.startswith("killed after 3 s in stage: elaborate") and " spin_kernel" in second.error
+    [hung] = got["the run's bound before a shorter one"]
+    assert (hung.variant, hung.status) == (spin, "timeout") and hung.error.startswith("killed after 20 s in stage: ")
+    [stuck] = got["the run's bound at start-up"]
+    assert (stuck.variant, stuck.status) == (spin_own, "timeout") and stuck.error.startswith("killed after 20 s")

@@ -61,7 +61,8 @@ def _sm120_args(p: argparse.ArgumentParser) -> None:
     what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
     _verify_args(p)
     p.add_argument("--targets", help="comma-separated CUDA archs (default: verify.toml: sm_120,sm_120a,sm_121,sm_121a)")
-    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300)")
+    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300); a variant's "
+                   "own bound_seconds in the variant table replaces it")
     p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's); a comma list "
                                   "(13.3,13.5) or 'all' (every row of recipes/cuda-toolchains.toml) runs the "
                                   "matrix with each in turn and reports per toolkit")
@@ -86,7 +87,8 @@ def _gpu_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", help="TileLang target (default: auto, the GPU present)")
     p.add_argument("--cuda", help="PyPI CUDA toolkit that compiles (default: the recipe's); 'system' keeps the "
                                   "nvcc on PATH/CUDA_HOME")
-    p.add_argument("--bound", type=float, help="wall-clock bound per compile, s (default: verify/gpu.toml)")
+    p.add_argument("--bound", type=float, help="wall-clock bound per compile stage, s (default: verify/gpu.toml); a "
+                   "variant's own bound_seconds in the variant table replaces it")
     p.add_argument("--launch-bound", type=float, help="bound per launch + synchronisation, s (default: gpu.toml)")
     p.add_argument("--sm120-source", action="store_true",
                    help="run the CUDA source TileLang generates for sm_120a (compiled for the GPU present, with "

@@ -34,7 +34,7 @@ from tlkit.verify.probe import cuda_devices
 from tlkit.verify.saved_sources import compare_sources, load_manifest, matches_table, save_sources
 from tlkit.verify.sm120 import RunContext, run_matrix
 from tlkit.verify.smem import limit_for, load_limits
-from tlkit.verify.variants import Variant
+from tlkit.verify.variants import Variant, bound_text, own_bounds
 from tlkit.verify.venv import VerifyEnv, create_venv, ensure_tool
 from tlkit.verify.workers import Run, subject_path
 from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
@@ -95,13 +95,13 @@ def run_sm120(opts: Sm120Options, install: Install, tool_env: dict[str, str], cu
         log(f"[{i}/{n}] {run.status:<13} {run.variant.name} {run.target} {run.seconds:.1f} s")
 
     log(f"verify: {env_info.label}: {len(c.variants)} variants x {len(opts.targets)} targets, {c.jobs} jobs, "
-        f"bound {c.bound:g} s per compile, nvcc of CUDA {cuda}")
+        f"bound {bound_text(c.bound, own_bounds(c.variants))}, nvcc of CUDA {cuda}")
     start = time.monotonic()
     runs = run_matrix(list(c.variants), list(opts.targets), ctx, c.jobs, progress)
     wall = time.monotonic() - start
     verdicts = [assess(r, limits, c.layout.smem_limits) for r in runs]
     info = report.RunInfo(env_info.label, opts.targets, c.bound, c.jobs, round(wall, 1), round(env_info.seconds, 1),
-                          describe(), cuda)
+                          describe(), cuda, own_bounds(c.variants))
     folder = folder_name(env_info.label.replace(" ", "-") + (f"-cuda{cuda}" if len(opts.toolkits) > 1 else ""))
     for path in report.write_reports(c.reports / folder, info, verdicts):
         log(f"report: {path}")
@@ -251,7 +251,8 @@ def run_subject(opts: GpuOptions, subject: Subject, slot: str, tool_env: dict[st
         info = gpu_report.GpuRunInfo(
             subject.label + mode, device, describe(), round(time.monotonic() - start, 1), ctx.compile_bound,
             ctx.launch_bound, f"device time per launch, median of {g.repeats} CUDA-event timings of {g.batch} "
-            f"back-to-back launches queued behind a GPU sleep, after {g.warmup} warm-up launches; dims {g.dims}")
+            f"back-to-back launches queued behind a GPU sleep, after {g.warmup} warm-up launches; dims {g.dims}",
+            own_bounds(c.variants))
         for path in gpu_report.write_gpu_reports(folder, info, runs):
             log(f"report: {path}")
         return info

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.base.tomltable import Table, load_toml
+from tlkit.verify.variants import check_bound
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,7 @@ def load_config(path: Path) -> VerifyConfig:
         raise top.fail("targets", f"{sorted(set(targets) - set(known))} not in known_targets")
     aarch64_variants = tuple(top.str_list("aarch64_variants"))
     bound = top.int("bound_seconds")
-    if bound < 1:
-        raise top.fail("bound_seconds", f"must be at least 1, got {bound}")
+    check_bound(top, "bound_seconds", bound)
     pins_table = top.table("stock_pins")
     pins = {version: tuple(pins_table.str_list(version)) for version in list(pins_table.data)}
     pins_table.finish()
@@ -99,8 +99,8 @@ def load_gpu_config(path: Path) -> GpuConfig:
     edges_t.finish()
     bounds = top.table("bounds")
     compile_s, launch_s = bounds.int("compile_seconds"), bounds.int("launch_seconds")
-    if compile_s < 1 or launch_s < 1:
-        raise bounds.fail("launch_seconds", "bounds must be at least 1 s")
+    check_bound(bounds, "compile_seconds", compile_s)
+    check_bound(bounds, "launch_seconds", launch_s)
     bounds.finish()
     top.finish()
     return GpuConfig(dims, tolerances, warmup, repeats, batch, sleep_cycles, compile_s, launch_s, edges)

@@ -91,7 +91,9 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
     if ctx.wrapper:
         spec["parent"] = None  # its parent is the wrapper, held by the kit's supervisor (subject_argv)
     launch: dict = {}
-    current = [batch[0]]  # the variant being worked on: its own compile bound where the table sets one
+    # the variant being worked on, whose own compile bound (where the table sets one) holds from its begin; the
+    # worker's start-up (imports) before the first begin is under the run's bound
+    current: list[Variant | None] = [None]
 
     def on_event(ev: dict) -> float | None:
         kind = ev.get("event")
@@ -99,7 +101,7 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
             current[0] = batch[min(int(ev["key"]), len(batch) - 1)]
         if kind in ("stage", "begin"):
             launch.clear()
-            return current[0].compile_bound(ctx.compile_bound)
+            return current[0].compile_bound(ctx.compile_bound) if current[0] else ctx.compile_bound
         if kind == "launch":
             launch.update(ev)
             return ctx.launch_bound
@@ -108,7 +110,7 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
     argv = subject_argv(ctx.python, "launch_kernels", ctx.wrapper)
     with (in_flight or InFlight()).started(lambda: spawn(argv, spec, ctx.env, workdir,
                                                          "compile" if compile_only else "run")) as child:
-        seen = watch(child, batch[0].compile_bound(ctx.compile_bound), on_event)
+        seen = watch(child, ctx.compile_bound, on_event)
     results = []
     for r in seen.results:
         key = r.pop("key")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tlkit.base.redact import redact, redact_data
 from tlkit.base.texttable import align
+from tlkit.verify.variants import bound_text
 from tlkit.verify.workers import Run
 
 PASSING = ("ok", "not launchable")  # a kernel the device cannot launch is reported, not run: not a failure
@@ -22,6 +23,7 @@ class GpuRunInfo:
     compile_bound: float
     launch_bound: float
     timing: str  # how the medians were taken
+    own_bounds: dict[str, float] = field(default_factory=dict)  # variant name -> its own compile bound
 
 
 def worst_error(run: Run) -> str:
@@ -101,7 +103,8 @@ def summary(info: GpuRunInfo, runs: list[Run]) -> str:
         counts[r.status] = counts.get(r.status, 0) + 1
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok"))
     return (f"{info.label} on {info.device}: {len(runs)} variants: {parts}. Wall time {info.wall:.0f} s; bounds "
-            f"{info.compile_bound:g} s per compile, {info.launch_bound:g} s per launch. Times: {info.timing}.")
+            f"{bound_text(info.compile_bound, info.own_bounds)}, {info.launch_bound:g} s per launch. "
+            f"Times: {info.timing}.")
 
 
 def terminal_table(info: GpuRunInfo, runs: list[Run]) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from tlkit.base.errors import KitError
 from tlkit.base.paths import KitLayout, cache_root, kit_root
 from tlkit.verify.config import GpuConfig, VerifyConfig, load_config, load_gpu_config
-from tlkit.verify.variants import Variant, load_variants
+from tlkit.verify.variants import MAX_BOUND_SECONDS, Variant, load_variants
 from tlkit.wheel.cross.arch import host_machine
 from tlkit.wheel.recipe import load_recipe
 from tlkit.wheel.toolchain import choose_toolkits, load_toolchains
@@ -199,8 +199,9 @@ def seconds(option: str, given: float | None, default: float) -> float:
     """A bound: `given` on the command line, else `default`; a finite number of seconds above 0 (0 is no bound)."""
     if given is None:
         return float(default)
-    if not math.isfinite(given) or given <= 0:
-        raise KitError(f"{option} {given:g}: a bound must be a finite number of seconds above 0")
+    if not math.isfinite(given) or not 0 < given <= MAX_BOUND_SECONDS:
+        raise KitError(f"{option} {given:g}: a bound must be a number of seconds above 0, at most "
+                       f"{MAX_BOUND_SECONDS} (a week)")
     return given
 
 

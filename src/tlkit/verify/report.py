@@ -6,12 +6,13 @@ import json
 import math
 import statistics
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tlkit.base.redact import redact, redact_data
 from tlkit.base.texttable import align
 from tlkit.verify.assess import Verdict
+from tlkit.verify.variants import bound_text
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,13 @@ class RunInfo:
     setup: float  # seconds to create the venv
     machine: str
     cuda: str = ""  # the toolkit whose nvcc compiled ("" where not recorded)
+    own_bounds: dict[str, float] = field(default_factory=dict)  # variant name -> its own bound (the table's)
 
     def worst_case(self, variants: int) -> float:
-        return math.ceil(variants / max(1, self.jobs)) * len(self.targets) * self.bound
+        """Jobs take variants as they free up: each has started all its variants by (ceil(n / jobs) - 1)
+        times the longest a variant may take."""
+        longest = max([self.bound, *self.own_bounds.values()])
+        return math.ceil(variants / max(1, self.jobs)) * len(self.targets) * longest
 
 
 def _kb(n: int | None) -> str:
@@ -51,7 +56,8 @@ def summary_line(info: RunInfo, verdicts: list[Verdict]) -> str:
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts(verdicts).items(), key=lambda kv: kv[0] != "ok"))
     return (f"{info.label}: {len(verdicts)} compiles ({n_variants} variants x {len(info.targets)} targets): {parts}. "
             f"Matrix wall time {info.wall:.0f} s with {info.jobs} jobs (venv set-up {info.setup:.0f} s) against a "
-            f"bound of {info.bound:g} s per compile, so at most {info.worst_case(n_variants):,.0f} s in all."
+            f"bound of {bound_text(info.bound, info.own_bounds)}, so at most {info.worst_case(n_variants):,.0f} s "
+            "in all."
             + (f" nvcc of CUDA {info.cuda}." if info.cuda else ""))
 
 

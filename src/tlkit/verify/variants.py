@@ -34,6 +34,26 @@ class Variant:
         return f"{self.kernel.removesuffix('_kernel')}[{shown}]"
 
 
+MAX_BOUND_SECONDS = 7 * 24 * 3600  # a week: more is a typo, and past select()'s range
+
+
+def check_bound(table: Table, key: str, seconds: int) -> None:
+    """A bound read from a table: a whole number of seconds, at least 1 and at most a week."""
+    if not 1 <= seconds <= MAX_BOUND_SECONDS:
+        raise table.fail(key, f"must be 1 to {MAX_BOUND_SECONDS} seconds, got {seconds}")
+
+
+def own_bounds(variants: list[Variant]) -> dict[str, float]:
+    """Name -> bound of the variants whose table row sets their own, for the lines that state the run's bound."""
+    return {v.name: v.bound for v in variants if v.bound}
+
+
+def bound_text(run_bound: float, own: dict[str, float]) -> str:
+    """The compile bound as a run's lines state it, naming each variant that has its own."""
+    named = ", ".join(f"{name}: {seconds:g} s" for name, seconds in own.items())
+    return f"{run_bound:g} s per compile" + (f" ({named})" if named else "")
+
+
 def _sharded(table: Table, args: dict, shard: str, ws: int, min_h: int) -> dict:
     out = dict(args)
     if shard in ("N", "K"):
@@ -66,8 +86,8 @@ def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Vari
         min_h = t.int("min_h", required=False, default=1)
         serves = t.int_list("world_sizes", required=False)  # a variant for some world sizes only
         bound = t.int("bound_seconds", required=False)
-        if bound is not None and bound < 1:
-            raise t.fail("bound_seconds", f"must be at least 1, got {bound}")
+        if bound is not None:
+            check_bound(t, "bound_seconds", bound)
         if any(ws not in table_sizes for ws in serves):
             raise t.fail("world_sizes", f"must be among the table's world_sizes {table_sizes}, got {serves}")
         t.finish()
@@ -77,8 +97,9 @@ def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Vari
                 continue
             v = Variant(kernel, tuple(sorted(_sharded(t, merged, shard, ws, min_h).items())))
             if bounds.setdefault(v, bound) != bound:
-                raise t.fail("bound_seconds", f"{v.name} is also in an earlier row with bound_seconds "
-                                              f"{bounds[v]}; one variant has one bound")
+                earlier = "without bound_seconds" if bounds[v] is None else f"with bound_seconds {bounds[v]}"
+                raise t.fail("bound_seconds", f"{v.name} is also in an earlier row {earlier}; one variant has one "
+                                              "bound")
             found.setdefault(v, [])
             if ws not in found[v]:
                 found[v].append(ws)
