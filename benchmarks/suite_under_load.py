@@ -118,9 +118,11 @@ def commit() -> str:
 
 def earlier_runs(out: Path, invocation: dict, resume: bool) -> list[dict]:
     """The finished runs of this invocation in `out` (none for a new one); a mismatch is a one-line error."""
+    inside = out.resolve().is_relative_to(KIT)
+    if inside and subprocess.run(["git", "check-ignore", "-q", str(out)], cwd=KIT).returncode != 0:
+        sys.exit(f"suite_under_load: --out {out} is inside the clone and not ignored by git: --resume would find "
+                 "the clone changed (reports/ is ignored)")
     out.mkdir(parents=True, exist_ok=True)
-    for part in out.glob("*.part"):  # a write the machine's end cut off
-        part.unlink()
     saved, jsonl = out / "invocation.json", out / "runs.jsonl"
     if not resume:
         if any(out.glob("run-*.txt")) or jsonl.exists():
@@ -134,6 +136,8 @@ def earlier_runs(out: Path, invocation: dict, resume: bool) -> list[dict]:
         differ = "; ".join(f"{k} {before.get(k)!r} then, {v!r} now" for k, v in invocation.items()
                            if before.get(k) != v)
         sys.exit(f"suite_under_load: --resume: {saved} is another invocation: {differ}")
+    for part in out.glob("*.part"):  # a write the machine's end cut off (this invocation's: it matched)
+        part.unlink()
     lines = jsonl.read_text().splitlines() if jsonl.exists() else []
     records = []
     for number, text in enumerate(lines, 1):

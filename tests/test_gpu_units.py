@@ -3,6 +3,7 @@ commands do on a machine without a GPU (this one)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,9 +12,16 @@ from pathlib import Path
 import pytest
 
 from tlkit.base.errors import RecipeError
-from tlkit.verify.config import load_gpu_config
+from tlkit.verify.config import load_config, load_gpu_config
 from tlkit.verify.doctor import Finding, assess, toolkit_finding
-from tlkit.verify.gpu_report import GpuRunInfo, compare_table, markdown_table, terminal_table, write_gpu_reports
+from tlkit.verify.gpu_report import (
+    GpuRunInfo,
+    compare_table,
+    markdown_table,
+    summary,
+    terminal_table,
+    write_gpu_reports,
+)
 from tlkit.verify.smem import load_limits
 from tlkit.verify.variants import Variant
 from tlkit.verify.workers import Run
@@ -55,6 +63,9 @@ def test_terminal_table_names_wrong_elements_and_hangs():
             "block (32, 1, 1)); GPU usable afterwards: yes") in text
     assert text.endswith("3 variants: 1 ok, 1 wrong, 1 device hang. Wall time 51 s; bounds 300 s per compile, "
                          "20 s per launch. Times: median of 20.")
+    own = dataclasses.replace(info(), own_bounds={"spin[n=32]": 40.0})
+    assert summary(own, runs()).endswith("Wall time 51 s; bounds 300 s per compile (spin[n=32]: 40 s), 20 s per "
+                                         "launch. Times: median of 20.")
 
 
 def test_json_and_markdown_reports(tmp_path):
@@ -85,6 +96,19 @@ def test_gpu_config_reads_and_rejects(tmp_path):
     bad.write_text(text.replace("topk = 128", "topk = 0"))
     with pytest.raises(RecipeError, match=r"dims.topk.*at least 1"):
         load_gpu_config(bad)
+    bad.write_text(text.replace("launch_seconds = 30 ", "launch_seconds = 0 "))
+    with pytest.raises(RecipeError, match=r"gpu.toml: \[bounds.launch_seconds\] must be 1 to 604800 seconds, got 0"):
+        load_gpu_config(bad)
+    bad.write_text(text.replace("compile_seconds = 300 ", "compile_seconds = 999999999999 "))
+    with pytest.raises(RecipeError, match=r"\[bounds.compile_seconds\] must be 1 to 604800 seconds, got 999999999999"):
+        load_gpu_config(bad)
+
+
+def test_verify_tomls_bound_is_checked_as_every_bound(tmp_path):
+    bad = tmp_path / "verify.toml"
+    bad.write_text((KIT / "verify" / "verify.toml").read_text().replace("bound_seconds = 300", "bound_seconds = 0"))
+    with pytest.raises(RecipeError, match=r"verify.toml: \[bound_seconds\] must be 1 to 604800 seconds, got 0"):
+        load_config(bad)
 
 
 @pytest.mark.parametrize("driver,toolkit,level,words", [

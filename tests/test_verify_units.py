@@ -299,6 +299,7 @@ def test_log_parsing():
     (["verify-sm120", "--bound", "inf"], "--bound inf: "),
     (["verify-sm120", "--bound", "0"], "--bound 0: "),
     (["verify-sm120", "--bound", "1e10"], "--bound 1e+10: a bound must be a number of seconds above 0, at most 604800"),
+    (["verify-aarch64", "--bound", "1e10"], "--bound 1e+10: a bound must be a number of seconds above 0"),
     (["verify-sm120", "--jobs", "0"], "--jobs 0: "),
     # issue 25 item 12: each was a traceback, or a per-variant worker crash, or never checked
     (["verify-sm120", "--world-sizes", "abc"], "--world-sizes 'abc': comma-separated whole numbers"),

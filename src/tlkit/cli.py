@@ -61,8 +61,8 @@ def _sm120_args(p: argparse.ArgumentParser) -> None:
     what.add_argument("--pypi", metavar="VERSION", help="verify the stock PyPI wheel of this TileLang version")
     _verify_args(p)
     p.add_argument("--targets", help="comma-separated CUDA archs (default: verify.toml: sm_120,sm_120a,sm_121,sm_121a)")
-    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default 300); a variant's "
-                   "own bound_seconds in the variant table replaces it")
+    p.add_argument("--bound", type=float, help="hard wall-clock bound per compile, seconds (default: "
+                   "verify/verify.toml); a variant's own bound_seconds in the variant table replaces it")
     p.add_argument("--cuda", help="CUDA toolkit from PyPI that compiles (default: the recipe's); a comma list "
                                   "(13.3,13.5) or 'all' (every row of recipes/cuda-toolchains.toml) runs the "
                                   "matrix with each in turn and reports per toolkit")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Variant:
         return f"{self.kernel.removesuffix('_kernel')}[{shown}]"
 
 
-MAX_BOUND_SECONDS = 7 * 24 * 3600  # a week: more is a typo, and past select()'s range
+MAX_BOUND_SECONDS = 7 * 24 * 3600  # a week: more is a typo
 
 
 def check_bound(table: Table, key: str, seconds: int) -> None:
@@ -43,7 +44,7 @@ def check_bound(table: Table, key: str, seconds: int) -> None:
         raise table.fail(key, f"must be 1 to {MAX_BOUND_SECONDS} seconds, got {seconds}")
 
 
-def own_bounds(variants: list[Variant]) -> dict[str, float]:
+def own_bounds(variants: Sequence[Variant]) -> dict[str, float]:
     """Name -> bound of the variants whose table row sets their own, for the lines that state the run's bound."""
     return {v.name: v.bound for v in variants if v.bound}
 
