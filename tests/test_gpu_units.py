@@ -85,23 +85,26 @@ def test_compare_table_ratio():
     assert lines[5].split()[-1] == "-"  # no time for a hung kernel
 
 
-def test_gpu_config_reads_and_rejects(tmp_path):
+def test_gpu_config_reads():
     cfg = load_gpu_config(KIT / "verify" / "gpu.toml")
     assert cfg.dims["M"] == 64 and cfg.tolerances["exact"] == {"rtol": 0.0, "atol": 0.0} and cfg.launch_seconds > 0
-    bad = tmp_path / "gpu.toml"
+
+
+@pytest.mark.parametrize("shipped, bad, message", [
+    ("fp32 = { rtol = 0.0001, atol = 0.00001 }", "fp32 = { rtol = -1, atol = 0.00001 }",
+     r"gpu.toml.*tolerance.fp32.rtol.*must be >= 0"),
+    ("topk = 128", "topk = 0", r"dims.topk.*at least 1"),
+    ("launch_seconds = 30 ", "launch_seconds = 0 ",
+     r"gpu.toml: \[bounds.launch_seconds\] must be 1 to 604800 seconds, got 0"),
+    ("compile_seconds = 300 ", "compile_seconds = 999999999999 ",
+     r"\[bounds.compile_seconds\] must be 1 to 604800 seconds, got 999999999999"),
+])
+def test_a_bad_gpu_toml_value_is_one_line_naming_it(tmp_path, shipped, bad, message):
     text = (KIT / "verify" / "gpu.toml").read_text()
-    bad.write_text(text.replace("fp32 = { rtol = 0.0001, atol = 0.00001 }", "fp32 = { rtol = -1, atol = 0.00001 }"))
-    with pytest.raises(RecipeError, match=r"gpu.toml.*tolerance.fp32.rtol.*must be >= 0"):
-        load_gpu_config(bad)
-    bad.write_text(text.replace("topk = 128", "topk = 0"))
-    with pytest.raises(RecipeError, match=r"dims.topk.*at least 1"):
-        load_gpu_config(bad)
-    bad.write_text(text.replace("launch_seconds = 30 ", "launch_seconds = 0 "))
-    with pytest.raises(RecipeError, match=r"gpu.toml: \[bounds.launch_seconds\] must be 1 to 604800 seconds, got 0"):
-        load_gpu_config(bad)
-    bad.write_text(text.replace("compile_seconds = 300 ", "compile_seconds = 999999999999 "))
-    with pytest.raises(RecipeError, match=r"\[bounds.compile_seconds\] must be 1 to 604800 seconds, got 999999999999"):
-        load_gpu_config(bad)
+    assert shipped in text  # the shipped table has the line this case spoils
+    (tmp_path / "gpu.toml").write_text(text.replace(shipped, bad))
+    with pytest.raises(RecipeError, match=message):
+        load_gpu_config(tmp_path / "gpu.toml")
 
 
 def test_verify_tomls_bound_is_checked_as_every_bound(tmp_path):
