@@ -94,14 +94,15 @@ def run_sm120(opts: Sm120Options, install: Install, tool_env: dict[str, str], cu
     def progress(run: Run, i: int, n: int) -> None:
         log(f"[{i}/{n}] {run.status:<13} {run.variant.name} {run.target} {run.seconds:.1f} s")
 
+    own = own_bounds(c.variants)
     log(f"verify: {env_info.label}: {len(c.variants)} variants x {len(opts.targets)} targets, {c.jobs} jobs, "
-        f"bound {bound_text(c.bound, own_bounds(c.variants))}, nvcc of CUDA {cuda}")
+        f"bound {bound_text(c.bound, own)}, nvcc of CUDA {cuda}")
     start = time.monotonic()
     runs = run_matrix(list(c.variants), list(opts.targets), ctx, c.jobs, progress)
     wall = time.monotonic() - start
     verdicts = [assess(r, limits, c.layout.smem_limits) for r in runs]
     info = report.RunInfo(env_info.label, opts.targets, c.bound, c.jobs, round(wall, 1), round(env_info.seconds, 1),
-                          describe(), cuda, own_bounds(c.variants))
+                          describe(), cuda, own)
     folder = folder_name(env_info.label.replace(" ", "-") + (f"-cuda{cuda}" if len(opts.toolkits) > 1 else ""))
     for path in report.write_reports(c.reports / folder, info, verdicts):
         log(f"report: {path}")

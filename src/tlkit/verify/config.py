@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlkit.base.tomltable import Table, load_toml
-from tlkit.verify.variants import check_bound
+from tlkit.verify.variants import read_bound
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,7 @@ def load_config(path: Path) -> VerifyConfig:
     if set(targets) - set(known):
         raise top.fail("targets", f"{sorted(set(targets) - set(known))} not in known_targets")
     aarch64_variants = tuple(top.str_list("aarch64_variants"))
-    bound = top.int("bound_seconds")
-    check_bound(top, "bound_seconds", bound)
+    bound = read_bound(top, "bound_seconds")
     pins_table = top.table("stock_pins")
     pins = {version: tuple(pins_table.str_list(version)) for version in list(pins_table.data)}
     pins_table.finish()
@@ -98,9 +97,7 @@ def load_gpu_config(path: Path) -> GpuConfig:
         edges[name] = sizes
     edges_t.finish()
     bounds = top.table("bounds")
-    compile_s, launch_s = bounds.int("compile_seconds"), bounds.int("launch_seconds")
-    check_bound(bounds, "compile_seconds", compile_s)
-    check_bound(bounds, "launch_seconds", launch_s)
+    compile_s, launch_s = read_bound(bounds, "compile_seconds"), read_bound(bounds, "launch_seconds")
     bounds.finish()
     top.finish()
     return GpuConfig(dims, tolerances, warmup, repeats, batch, sleep_cycles, compile_s, launch_s, edges)

@@ -91,17 +91,17 @@ def run_worker(batch: list[Variant], ctx: GpuContext, compile_only: bool, known:
     if ctx.wrapper:
         spec["parent"] = None  # its parent is the wrapper, held by the kit's supervisor (subject_argv)
     launch: dict = {}
-    # the variant being worked on, whose own compile bound (where the table sets one) holds from its begin; the
-    # worker's start-up (imports) before the first begin is under the run's bound
-    current: list[Variant | None] = [None]
+    # the compile bound in force: the run's for the worker's start-up (imports), then from each variant's begin
+    # that variant's (its own where the table sets one)
+    compile_bound = [ctx.compile_bound]
 
     def on_event(ev: dict) -> float | None:
         kind = ev.get("event")
         if kind == "begin":
-            current[0] = batch[min(int(ev["key"]), len(batch) - 1)]
+            compile_bound[0] = batch[min(int(ev["key"]), len(batch) - 1)].compile_bound(ctx.compile_bound)
         if kind in ("stage", "begin"):
             launch.clear()
-            return current[0].compile_bound(ctx.compile_bound) if current[0] else ctx.compile_bound
+            return compile_bound[0]
         if kind == "launch":
             launch.update(ev)
             return ctx.launch_bound

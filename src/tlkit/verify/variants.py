@@ -38,10 +38,12 @@ class Variant:
 MAX_BOUND_SECONDS = 7 * 24 * 3600  # a week: more is a typo
 
 
-def check_bound(table: Table, key: str, seconds: int) -> None:
-    """A bound read from a table: a whole number of seconds, at least 1 and at most a week."""
-    if not 1 <= seconds <= MAX_BOUND_SECONDS:
+def read_bound(table: Table, key: str, required: bool = True) -> int | None:
+    """A bound from a table: a whole number of seconds, 1 to a week (None where optional and absent)."""
+    seconds = table.int(key, required=required)
+    if seconds is not None and not 1 <= seconds <= MAX_BOUND_SECONDS:
         raise table.fail(key, f"must be 1 to {MAX_BOUND_SECONDS} seconds, got {seconds}")
+    return seconds
 
 
 def own_bounds(variants: Sequence[Variant]) -> dict[str, float]:
@@ -86,9 +88,7 @@ def load_variants(path: Path, world_sizes: list[int] | None = None) -> list[Vari
             raise t.fail("shard", f"must be one of {SHARDS}, got {shard!r}")
         min_h = t.int("min_h", required=False, default=1)
         serves = t.int_list("world_sizes", required=False)  # a variant for some world sizes only
-        bound = t.int("bound_seconds", required=False)
-        if bound is not None:
-            check_bound(t, "bound_seconds", bound)
+        bound = read_bound(t, "bound_seconds", required=False)
         if any(ws not in table_sizes for ws in serves):
             raise t.fail("world_sizes", f"must be among the table's world_sizes {table_sizes}, got {serves}")
         t.finish()
