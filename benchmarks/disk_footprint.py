@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import sys
 import threading
 import time
@@ -32,13 +33,25 @@ def used(path: Path) -> int:
 
 
 def size(folder: Path) -> int:
-    """Bytes of the files under `folder` (links not followed; a file gone meanwhile counts 0)."""
+    """Bytes the files under `folder` take, as `du` counts them: each inode once (the suite hard-links toolchains),
+    symbolic links not followed, a file gone meanwhile not at all."""
+    seen: set[tuple[int, int]] = set()
     total = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:
             with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+                st = os.lstat(os.path.join(root, name))
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_blocks * 512
     return total
+
+
+def mount_point(path: Path) -> Path:
+    path = path.resolve()
+    while not os.path.ismount(path):
+        path = path.parent
+    return path
 
 
 def gib(n: int) -> str:
@@ -53,7 +66,10 @@ def main() -> None:
     args = ap.parse_args()
     watched: dict[int, Path] = {}
     for path in args.watch or [Path.cwd()]:
-        watched.setdefault(os.stat(path).st_dev, path)  # one reading per file system
+        try:  # one reading per file system, at its mount point: the path itself may go while the command runs
+            watched.setdefault(os.stat(path).st_dev, mount_point(path))
+        except OSError as exc:
+            ap.error(f"--watch {path}: {exc.strerror}")
     start = {dev: used(path) for dev, path in watched.items()}
     peak = dict(start)
     done = threading.Event()
@@ -64,11 +80,15 @@ def main() -> None:
                 peak[dev] = max(peak[dev], used(path))
 
     print(describe())
-    print(f"`{' '.join(args.command)}` in {Path.cwd()}", flush=True)
+    print(f"`{shlex.join(args.command)}` in {Path.cwd()}", flush=True)
     reader = threading.Thread(target=sample, daemon=True)
     reader.start()
     began = time.monotonic()
-    code = procs.run(args.command, env={**os.environ, "PYTHONPATH": str(KIT / "src")}).returncode  # the supervisor's
+    # PYTHONPATH names this checkout for the supervisor (`python -m tlkit.base.procs`) only; the command gets
+    # the caller's back (it may be another clone's .ci/run, which must import its own tlkit)
+    given = os.environ.get("PYTHONPATH")
+    restore = ["env", "-u", "PYTHONPATH"] if given is None else ["env", f"PYTHONPATH={given}"]
+    code = procs.run([*restore, *args.command], env={**os.environ, "PYTHONPATH": str(KIT / "src")}).returncode
     wall = time.monotonic() - began
     done.set()
     reader.join()

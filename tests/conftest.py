@@ -4,6 +4,7 @@ folder, a kit root whose recipe builds it, and helpers for real git trees."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -24,7 +25,7 @@ from tlkit.base.paths import cache_root
 from tlkit.base.procs import descendants
 from tlkit.verify.venv import create_venv
 from tlkit.wheel.recipe import load_recipe
-from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.wheel.toolchain import Toolchain, ensure_toolchain, load_toolchain_spec
 
 # A shell that runs the suite in the background (`.ci/run &`, nohup, a non-interactive shell's job) starts it with
 # SIGINT ignored, and an ignored signal stays ignored across exec: every kit-like child a test stops with
@@ -102,17 +103,24 @@ scheme = "tlkit.cu{{cuda}}.p{{series}}"
     return recipe
 
 
+def user_toolchain(cuda: str) -> Toolchain:
+    """The CUDA `cuda` toolchain of the table, in the user's cache (installed there once, as the kit does)."""
+    return ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", cuda), cache_root(),
+                            log=lambda *_: None)
+
+
 def linked_toolchain(cuda: str, cache: Path) -> None:
-    """The CUDA `cuda` toolchain in `cache` as hard links to the one in the user's cache, installed there once: a
-    module's builds need a toolchain, not a copy of ~450 MB each (the suite ran a CI machine out of disk). Files
-    are copied where a link cannot be made (another file system)."""
-    source = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", cuda), cache_root(),
-                              log=lambda *_: None).prefix
+    """`user_toolchain(cuda)` in `cache` as hard links: a module's builds need a toolchain, not a copy of ~450 MB
+    each (the suite ran a CI machine out of disk). The files are the user's: never modify them in a test. Copied
+    where the two folders are on different file systems."""
+    source = user_toolchain(cuda).prefix
 
     def link(src: str, dst: str) -> None:
         try:
             os.link(src, dst)
-        except OSError:
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
             shutil.copy2(src, dst)
 
     shutil.copytree(source, cache / "toolchains" / source.name, symlinks=True, copy_function=link)
@@ -280,7 +288,7 @@ def venv(wheel) -> Path:
 @pytest.fixture(scope="session")
 def cuda_env() -> dict[str, str]:
     default = load_recipe(KIT / "recipes" / "tilelang-0.1.14.toml").cuda_default  # what the wheel was built with
-    tc = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", default), cache_root())
+    tc = user_toolchain(default)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}
     env.update(CUDA_HOME=str(tc.root), PATH=f"{tc.root / 'bin'}:{env['PATH']}", PYTHONPATH=str(KIT / "verify"))
     return env

@@ -15,17 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import (
-    KIT,
-    TINY,
-    TINY_CUDA,
-    cmdline,
-    linked_toolchain,
-    make_sdist,
-    outliving,
-    process_tree,
-    write_recipe,
-)
+from conftest import KIT, TINY, TINY_CUDA, cmdline, linked_toolchain, make_sdist, outliving, process_tree, write_recipe
 
 from tlkit.base.errors import FetchError
 from tlkit.base.procs import descendants

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, user_toolchain
 
 from tlkit.base.paths import cache_root
 from tlkit.wheel.buildenv import ensure_buildenv
@@ -18,7 +18,6 @@ from tlkit.wheel.cross.cudahome import emulated_toolkit
 from tlkit.wheel.cross.emulate import ensure_qemu, run_emulated
 from tlkit.wheel.cross.target import elf_machine, prepare_target
 from tlkit.wheel.pipeline import BuildInput, make_plan
-from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
 
 KIT = Path(__file__).resolve().parents[1]
 ARCHES = KIT / "recipes" / "arches.toml"
@@ -31,7 +30,7 @@ def aarch64(tmp_path_factory):
     plan = make_plan(BuildInput(jobs=1, arch="aarch64", cuda="13.2"))
     out = tmp_path_factory.mktemp("cross")
     env = dict(os.environ)
-    host = ensure_toolchain(load_toolchain_spec(KIT / "recipes" / "cuda-toolchains.toml", plan.cuda), cache_root())
+    host = user_toolchain(plan.cuda)
     compiler, layout = prepare_target(plan.target, host, ARCHES, cache_root(), Path(sys.executable), env,
                                       out / "toolchain.cmake", log=lambda *_: None)
     return plan, compiler, layout, out, ensure_qemu(plan.arch, env, log=lambda *_: None)

@@ -13,14 +13,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import user_toolchain
 
-from tlkit.base.paths import cache_root
 from tlkit.verify.variants import load_variants
 from tlkit.verify.venv import create_venv
 from tlkit.wheel.pipeline import BuildInput, build_wheel
 from tlkit.wheel.recipe import load_recipe
 from tlkit.wheel.series import load_series
-from tlkit.wheel.toolchain import ensure_toolchain, load_toolchain_spec
+from tlkit.wheel.toolchain import load_toolchain_spec
 
 pytestmark = pytest.mark.slow
 KIT = Path(__file__).resolve().parents[1]
@@ -215,7 +215,7 @@ def test_a_wheel_of_a_non_default_toolkit_is_built_labelled_and_compiles_with_it
 
     python = create_venv(KIT / "build" / "test-venvs-non-default", [str(built), "torch==2.13.0"], log=lambda *_: None,
                          fresh=True).python
-    tc = ensure_toolchain(spec, cache_root())
+    tc = user_toolchain(NON_DEFAULT)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILELANG_")}
     env.update(CUDA_HOME=str(tc.root), PATH=f"{tc.root / 'bin'}:{env['PATH']}")
     code = (ADD + "k = tilelang.compile(add, target=Target({'kind': 'cuda', 'arch': 'sm_120'}))\n"
