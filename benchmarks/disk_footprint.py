@@ -101,7 +101,7 @@ def main() -> None:
               f"{gib(st.f_bavail * st.f_frsize)} free at the end")
     for folder in args.du:
         print(f"{folder}: {gib(size(folder)) if folder.exists() else 'absent'}")
-    sys.exit(code if isinstance(code, int) and code >= 0 else 1)
+    sys.exit(code if code >= 0 else 1)  # killed by a signal: a failure
 
 
 if __name__ == "__main__":
